@@ -1,0 +1,80 @@
+"""Small layout pieces every page uses, so that pages look alike and stay short."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.theme import GRAPH_CONFIG
+
+
+def page_header(title: str, scope_id: str, scope_text: str, lead: str) -> html.Div:
+    return html.Div([
+        html.Div([
+            html.H1(title, className="h3 mb-1"),
+            dbc.Badge(scope_text, id=scope_id, color="light", text_color="dark",
+                      className="pag-scope border ms-2 align-self-center"),
+        ], className="d-flex flex-wrap align-items-center"),
+        html.P(lead, className="text-secondary mb-3"),
+    ])
+
+
+def kpi_card(label: str, value_id: str, note: str | None = None) -> dbc.Card:
+    return dbc.Card(dbc.CardBody([
+        html.Div(label, className="pag-kpi-label"),
+        html.Div("–", id=value_id, className="pag-kpi-value"),
+        html.Div(note, className="small text-secondary") if note else None,
+    ]), className="pag-kpi shadow-sm h-100")
+
+
+def api_url(path: str, **params) -> str:
+    query = {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(query)}"
+
+
+def extract_url(name: str, fmt: str, **params) -> str:
+    return api_url(f"/api/extracts/{name}", **params, format=fmt)
+
+
+def download_links(id_prefix: str, label: str = "Download") -> html.Div:
+    """CSV and Excel links of an extract; callbacks set their href with the chart's filters."""
+    return html.Div([
+        html.Span(f"{label}: ", className="small text-secondary me-1"),
+        html.A("CSV", id=f"{id_prefix}-csv", href="#", className="btn btn-outline-secondary btn-sm",
+               **{"download": ""}),
+        html.A("Excel", id=f"{id_prefix}-xlsx", href="#", className="btn btn-outline-secondary btn-sm",
+               **{"download": ""}),
+    ], className="pag-downloads d-inline-flex align-items-center")
+
+
+def chart_card(title: str, graph_id: str, help_text: str | None = None, downloads=None,
+               scroll: bool = False, height: int | None = None) -> dbc.Card:
+    chart = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"} if height else None)
+    body = [
+        html.Div([
+            html.Div(title, className="pag-card-title"),
+            downloads if downloads is not None else None,
+        ], className="d-flex flex-wrap justify-content-between align-items-center gap-2"),
+        html.P(help_text, className="pag-help mb-2") if help_text else None,
+        loading(html.Div(chart, className="pag-scroll" if scroll else None)),
+    ]
+    return dbc.Card(dbc.CardBody(body), className="shadow-sm h-100")
+
+
+def loading(child) -> dcc.Loading:
+    return dcc.Loading(child, type="default", delay_show=150)
+
+
+def graph(graph_id: str, figure: dict | None = None) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG)
+
+
+def help_block(title: str, markdown: str) -> dbc.Accordion:
+    return dbc.Accordion([dbc.AccordionItem(dcc.Markdown(markdown, className="pag-help"), title=title)],
+                         start_collapsed=True, className="mb-3")
+
+
+def no_access_card(message: str) -> dbc.Alert:
+    return dbc.Alert([html.H2("This page is not part of your access", className="h5"), html.P(message)],
+                     color="warning")

@@ -1,0 +1,89 @@
+"""Pure figure builders for the team page (plain Plotly dicts)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure
+
+
+def monthly_helped(helped: pd.DataFrame) -> dict:
+    """Members helped per month (bars) with encounters (line, right axis)."""
+    if helped.empty or not (helped["encounters"].any() or helped["patients"].any()):
+        return empty_figure("No members helped in this selection")
+    return {
+        "data": [
+            {"type": "bar", "x": helped["month"].tolist(), "y": helped["patients"].tolist(), "name": "Members helped",
+             "marker": {"color": PRIMARY},
+             "hovertemplate": "%{x}<br>Members helped: %{y:,}<extra></extra>"},
+            {"type": "scatter", "mode": "lines+markers", "x": helped["month"].tolist(),
+             "y": helped["encounters"].tolist(), "name": "Encounters", "yaxis": "y2",
+             "line": {"color": ACCENT, "width": 2}, "marker": {"size": 4},
+             "hovertemplate": "%{x}<br>Encounters: %{y:,}<extra></extra>"},
+        ],
+        "layout": base_layout(
+            height=340, bargap=0.15,
+            xaxis={"type": "category", "tickangle": -45, "automargin": True, "nticks": 24},
+            yaxis={"title": {"text": "Members helped"}, "gridcolor": "#e9ecef", "rangemode": "tozero"},
+            yaxis2={"title": {"text": "Encounters"}, "overlaying": "y", "side": "right", "showgrid": False,
+                    "rangemode": "tozero"},
+            legend={"orientation": "h", "y": 1.08, "x": 0},
+            margin={"l": 10, "r": 10, "t": 30, "b": 60},
+        ),
+    }
+
+
+def encounter_classes(classes: pd.DataFrame) -> dict:
+    if classes.empty:
+        return empty_figure("No encounters in this selection")
+    return {
+        "data": [
+            {"type": "bar", "orientation": "h", "y": classes["encounter_class"].tolist(),
+             "x": classes["encounters"].tolist(), "name": "Encounters", "marker": {"color": ACCENT},
+             "hovertemplate": "%{y}<br>Encounters: %{x:,}<extra></extra>"},
+            {"type": "bar", "orientation": "h", "y": classes["encounter_class"].tolist(),
+             "x": classes["patients"].tolist(), "name": "Members", "marker": {"color": PRIMARY},
+             "hovertemplate": "%{y}<br>Members: %{x:,}<extra></extra>"},
+        ],
+        "layout": base_layout(barmode="group", height=max(240, 60 + 44 * len(classes)),
+                              yaxis={"autorange": "reversed", "automargin": True},
+                              legend={"orientation": "h", "y": 1.08, "x": 0},
+                              margin={"l": 10, "r": 20, "t": 30, "b": 30}),
+    }
+
+
+def ranked_procedures(by_frequency: pd.DataFrame, limit: int = 25) -> dict:
+    if by_frequency.empty:
+        return empty_figure("No procedures of this specialty in the selection")
+    top = by_frequency.head(limit)
+    return {
+        "data": [{
+            "type": "bar", "orientation": "h", "y": top["procedure"].tolist(),
+            "x": top["procedures_performed"].tolist(), "marker": {"color": PRIMARY},
+            "customdata": top[["patients", "total_cost"]].values.tolist(),
+            "hovertemplate": "<b>%{y}</b><br>Performed: %{x:,}<br>Patients: %{customdata[0]:,}"
+                             "<br>Total cost: $%{customdata[1]:,.2f}<extra></extra>",
+        }],
+        "layout": base_layout(height=max(240, 50 + 22 * len(top)), showlegend=False,
+                              yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
+                              xaxis={"title": {"text": "Times performed"}, "gridcolor": "#e9ecef"},
+                              margin={"l": 10, "r": 20, "t": 10, "b": 40}),
+    }
+
+
+def hospital_map(hospitals: list[dict], map_style: str) -> dict:
+    points = [h for h in hospitals if h.get("lat") is not None and h.get("lon") is not None]
+    if not points:
+        return empty_figure("No hospital location")
+    return {
+        "data": [{
+            "type": "scattermap", "lat": [h["lat"] for h in points], "lon": [h["lon"] for h in points],
+            "mode": "markers", "marker": {"size": 16, "color": PRIMARY},
+            "text": [f"{h['name']}<br>{h['address']}, {h['city']}" for h in points],
+            "hovertemplate": "%{text}<extra></extra>",
+        }],
+        "layout": base_layout(
+            height=260, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+            map={"style": map_style, "center": {"lat": points[0]["lat"], "lon": points[0]["lon"]}, "zoom": 12},
+        ),
+    }
+

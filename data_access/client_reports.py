@@ -1,0 +1,287 @@
+"""Client views (DESIGN §2, §3): one client payer's procedures, members and the patients on the same procedures.
+
+Every function takes a client Scope; the row filters of `rls` are applied before SQL runs and aggregation happens in
+SQL. Figures and extracts are built from these same results, so a chart and its download always agree.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import case, distinct, func, select
+
+from data_access.catalog import code_names, organization_rows, payer_keys
+from data_access.definitions import NO_INSURANCE
+from data_access.rls import Window, encounter_filters, procedure_filters
+from data_access.schema import encounters, patients, procedures
+from data_access.warehouse import Warehouse, scoped_query
+from security.scope import Audience, Scope
+from security.suppression import suppress
+
+SUMMARY_COLUMNS = ["procedure_code", "procedure", "procedures_performed", "total_cost", "average_cost", "patients"]
+GROUPS = ("this_client", "other_insurers", "no_insurance")
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+@scoped_query(Audience.CLIENT)
+def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
+    """Members, encounters, procedures and total procedure cost of the scope in the window."""
+    p = procedures
+    proc = wh.read(
+        select(func.count(), func.coalesce(func.sum(p.c.base_cost), 0.0), func.count(distinct(p.c.patient_sk)))
+        .where(*procedure_filters(wh, scope, window)))[0]
+    e = encounters
+    enc = wh.read(select(func.count(), func.count(distinct(e.c.patient_sk)),
+                         func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+                         func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+                  .where(*encounter_filters(wh, scope, window)))[0]
+    # With a specialty, "members" are the members who had a procedure of it; otherwise those with an encounter.
+    members = proc[2] if scope.specialty else enc[1]
+    return {
+        "members": int(members),
+        "encounters": int(enc[0]),
+        "procedures": int(proc[0]),
+        "total_cost": round(float(proc[1]), 2),
+        "claim_cost": round(float(enc[2]), 2),
+        "payer_coverage": round(float(enc[3]), 2),
+    }
+
+
+@scoped_query(Audience.CLIENT)
+def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+    """One row per procedure code, sorted by total cost (highest first, then code)."""
+    p = procedures
+    rows = wh.read(
+        select(p.c.code, func.count(), func.sum(p.c.base_cost), func.count(distinct(p.c.patient_sk)))
+        .where(*procedure_filters(wh, scope, window))
+        .group_by(p.c.code)
+    )
+    frame = _frame(rows, ["procedure_code", "procedures_performed", "total_cost", "patients"])
+    names = code_names(wh)
+    frame.insert(1, "procedure", frame["procedure_code"].map(names))
+    frame["total_cost"] = frame["total_cost"].astype(float).round(2)
+    frame["average_cost"] = (frame["total_cost"] / frame["procedures_performed"]).round(2)
+    frame = frame.sort_values(["total_cost", "procedure_code"], ascending=[False, True], kind="stable")
+    return frame[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def by_frequency(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary ordered by how often each procedure was performed (most first, then code)."""
+    return summary.sort_values(["procedures_performed", "procedure_code"], ascending=[False, True],
+                               kind="stable").reset_index(drop=True)
+
+
+def _client_date(value, precision: str) -> str:
+    text = str(value)[:10]
+    return text[:4] if precision == "year" else text
+
+
+@scoped_query(Audience.CLIENT)
+def procedure_rows(wh: Warehouse, scope: Scope, window: Window, date_precision: str = "day") -> pd.DataFrame:
+    """Every visible procedure, with the patient as the client's pseudonymous key (no personal details)."""
+    p, pt = procedures, patients
+    rows = wh.read(
+        select(p.c.service_date, p.c.code, p.c.description, p.c.base_cost, p.c.encounter_class,
+               p.c.reason_description, pt.c.patient_id)
+        .join(pt, pt.c.patient_sk == p.c.patient_sk)
+        .where(*procedure_filters(wh, scope, window))
+        .order_by(p.c.service_date, p.c.procedure_sk)
+    )
+    frame = _frame(rows, ["procedure_date", "procedure_code", "procedure", "base_cost", "encounter_class", "reason",
+                          "patient_id"])
+    frame["procedure_date"] = [_client_date(value, date_precision) for value in frame["procedure_date"]]
+    frame["patient_key"] = [scope.patient_key(value) for value in frame.pop("patient_id")]
+    return frame
+
+
+@scoped_query(Audience.CLIENT)
+def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10) -> dict[str, pd.DataFrame]:
+    """Patients anywhere in the warehouse who had the client's top-`top` procedures (by frequency).
+
+    For each (patient, procedure) the group is decided by who paid for it: `this_client` if the patient had it in
+    an encounter this client paid; otherwise `other_insurers` if another insurer paid one; otherwise
+    `no_insurance`. The distribution counts, per patient, how many of the top procedures they had: for this
+    client's group only those the client paid (a client never sees other payers' encounters of its members); for
+    the other groups all of them. Non-client groups are aggregates with small counts suppressed.
+    """
+    summary = by_frequency(procedure_summary(wh, scope, window))
+    chosen = summary.head(top)
+    codes = list(chosen["procedure_code"])
+    empty_by_code = pd.DataFrame(columns=["rank", "procedure_code", "procedure", "patient_group", "patients",
+                                          "suppressed"])
+    empty_dist = pd.DataFrame(columns=["procedures_had", "patient_group", "patients", "suppressed"])
+    if not codes:
+        return {"by_code": empty_by_code, "distribution": empty_dist, "raw_by_code": empty_by_code.copy()}
+
+    keys = payer_keys(wh)
+    client_sk = keys.get(scope.payer, -1)
+    uninsured_sk = keys.get(NO_INSURANCE, -1)
+    p = procedures
+    category = case((p.c.payer_sk == client_sk, 0), (p.c.payer_sk == uninsured_sk, 2), else_=1)
+    clauses = [p.c.code.in_(codes), p.c.service_date >= window.start, p.c.service_date <= window.end]
+    if not scope.hospice_visible:
+        clauses.append(p.c.is_hospice.is_(False))
+    pairs = wh.read(
+        select(p.c.patient_sk, p.c.code, func.min(category)).where(*clauses).group_by(p.c.patient_sk, p.c.code)
+    )
+    pair_frame = _frame(pairs, ["patient_sk", "procedure_code", "category"])
+    pair_frame["patient_group"] = pair_frame["category"].map(dict(enumerate(GROUPS)))
+
+    counts = pair_frame.groupby(["procedure_code", "patient_group"]).size()
+    rank = {code: index + 1 for index, code in enumerate(codes)}
+    names = dict(zip(chosen["procedure_code"], chosen["procedure"]))
+    records = [
+        {"rank": rank[code], "procedure_code": code, "procedure": names[code], "patient_group": group,
+         "patients": int(counts.get((code, group), 0))}
+        for code in codes for group in GROUPS
+    ]
+    raw_by_code = pd.DataFrame(records)
+
+    # Per patient: client group if any top procedure was paid by the client, counting only those; otherwise the
+    # best remaining group, counting all of theirs.
+    per_patient = pair_frame.groupby("patient_sk").agg(best=("category", "min"))
+    client_counts = pair_frame[pair_frame["category"] == 0].groupby("patient_sk").size()
+    all_counts = pair_frame.groupby("patient_sk").size()
+    per_patient["procedures_had"] = [
+        int(client_counts.get(sk, 0)) if best == 0 else int(all_counts[sk])
+        for sk, best in zip(per_patient.index, per_patient["best"])
+    ]
+    per_patient["patient_group"] = per_patient["best"].map(dict(enumerate(GROUPS)))
+    dist_counts = per_patient.groupby(["procedures_had", "patient_group"]).size()
+    dist = pd.DataFrame([
+        {"procedures_had": k, "patient_group": group, "patients": int(dist_counts.get((k, group), 0))}
+        for k in range(1, len(codes) + 1) for group in GROUPS
+    ])
+
+    sensitive_code = raw_by_code["patient_group"] != "this_client"
+    # Groups whose totals relate: the two non-client cells of one procedure (a reader knows everyone who had it is
+    # in one of the three groups), and each group across procedures.
+    by_code = suppress(raw_by_code, "patients", scope.min_cell_size, sensitive=sensitive_code,
+                       groups=[["procedure_code"], ["patient_group"]])
+    sensitive_dist = dist["patient_group"] != "this_client"
+    distribution = suppress(dist, "patients", scope.min_cell_size, sensitive=sensitive_dist,
+                            groups=[["procedures_had"], ["patient_group"]])
+    return {"by_code": by_code, "distribution": distribution, "raw_by_code": raw_by_code}
+
+
+def _age_band_year(birth_year: int, birthdate, today: date) -> str:
+    age = today.year - birthdate.year - ((today.month, today.day) < (birthdate.month, birthdate.day))
+    return "90+" if age >= 90 else str(birth_year)
+
+
+@scoped_query(Audience.CLIENT)
+def members(wh: Warehouse, scope: Scope, window: Window, today: date | None = None) -> pd.DataFrame:
+    """The client's members in the window, de-identified (DESIGN §3 rule 2): key, birth year (90+), gender, race,
+    ethnicity, county, ZIP3, and their encounters, procedures, claim cost and payer coverage with this client."""
+    today = today or date.today()
+    e, p, pt = encounters, procedures, patients
+    enc = (
+        select(e.c.patient_sk, func.count().label("encounters"), func.sum(e.c.total_claim_cost).label("claim"),
+               func.sum(e.c.payer_coverage).label("coverage"))
+        .where(*encounter_filters(wh, scope, window)).group_by(e.c.patient_sk).subquery()
+    )
+    proc = (
+        select(p.c.patient_sk, func.count().label("procedures"))
+        .where(*procedure_filters(wh, scope, window)).group_by(p.c.patient_sk).subquery()
+    )
+    rows = wh.read(
+        select(pt.c.patient_id, pt.c.gender, pt.c.birth_year, pt.c.birthdate, pt.c.race, pt.c.ethnicity,
+               pt.c.county, pt.c.zip3, enc.c.encounters, func.coalesce(proc.c.procedures, 0), enc.c.claim,
+               enc.c.coverage)
+        .select_from(enc.join(pt, pt.c.patient_sk == enc.c.patient_sk)
+                     .outerjoin(proc, proc.c.patient_sk == enc.c.patient_sk))
+    )
+    frame = _frame(rows, ["patient_id", "gender", "birth_year", "birthdate", "race", "ethnicity", "county", "zip3",
+                          "encounters", "procedures", "total_claim_cost", "payer_coverage"])
+    frame.insert(0, "patient_key", [scope.patient_key(value) for value in frame.pop("patient_id")])
+    frame["birth_year"] = [_age_band_year(year, born, today) for year, born in zip(frame["birth_year"],
+                                                                                  frame.pop("birthdate"))]
+    frame["zip3"] = frame["zip3"].fillna("")
+    frame["total_claim_cost"] = frame["total_claim_cost"].astype(float).round(2)
+    frame["payer_coverage"] = frame["payer_coverage"].astype(float).round(2)
+    return frame.sort_values("patient_key").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- team view (the hospital and patients helped)
+
+
+@scoped_query(Audience.CLIENT)
+def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
+    """The organisations that treated the scope's members in the window, with the client's figures there."""
+    e, p = encounters, procedures
+    enc = dict((row[0], row[1:]) for row in wh.read(
+        select(e.c.organization_sk, func.count(), func.count(distinct(e.c.patient_sk)),
+               func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+        .where(*encounter_filters(wh, scope, window)).group_by(e.c.organization_sk)))
+    proc = dict((row[0], row[1:]) for row in wh.read(
+        select(e.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
+               func.coalesce(func.sum(p.c.base_cost), 0.0))
+        .select_from(p.join(e, e.c.encounter_sk == p.c.encounter_sk))
+        .where(*procedure_filters(wh, scope, window)).group_by(e.c.organization_sk)))
+    result = []
+    for org in organization_rows(wh):
+        sk = org["organization_sk"]
+        encounters_n, enc_patients, claim, coverage = enc.get(sk, (0, 0, 0.0, 0.0))
+        procedures_n, proc_patients, cost = proc.get(sk, (0, 0, 0.0))
+        if not encounters_n and not procedures_n:
+            continue
+        result.append({
+            "name": org["name"], "address": org["address"], "city": org["city"], "state": org["state"],
+            "zip": org["zip"], "lat": org["lat"], "lon": org["lon"],
+            "members": int(proc_patients if scope.specialty else enc_patients),
+            "encounters": int(encounters_n), "procedures": int(procedures_n), "total_cost": round(float(cost), 2),
+            "claim_cost": round(float(claim), 2), "payer_coverage": round(float(coverage), 2),
+        })
+    return result
+
+
+@scoped_query(Audience.CLIENT)
+def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+    """Per month: members helped (distinct within the month), encounters, procedures, cost (the `patients-helped`
+    extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
+    e, p = encounters, procedures
+    enc = {row[0]: row[1:] for row in wh.read(
+        select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
+               func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+        .where(*encounter_filters(wh, scope, window)).group_by(e.c.month))}
+    proc = {row[0]: row[1:] for row in wh.read(
+        select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
+               func.coalesce(func.sum(p.c.base_cost), 0.0))
+        .where(*procedure_filters(wh, scope, window)).group_by(p.c.month))}
+    records = []
+    for month in months_between(window.start, window.end):
+        encounters_n, enc_patients, claim, coverage = enc.get(month, (0, 0, 0.0, 0.0))
+        procedures_n, proc_patients, cost = proc.get(month, (0, 0, 0.0))
+        records.append({
+            "month": f"{month // 100:04d}-{month % 100:02d}",
+            "specialty": scope.specialty or "All specialties",
+            "patients": int(proc_patients if scope.specialty else enc_patients),
+            "encounters": int(encounters_n), "procedures": int(procedures_n), "total_cost": round(float(cost), 2),
+            "claim_cost": round(float(claim), 2), "payer_coverage": round(float(coverage), 2),
+        })
+    return pd.DataFrame(records, columns=["month", "specialty", "patients", "encounters", "procedures",
+                                          "total_cost", "claim_cost", "payer_coverage"])
+
+
+def months_between(start: date, end: date) -> list[int]:
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(year * 100 + month)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+@scoped_query(Audience.CLIENT)
+def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+    """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
+    e = encounters
+    rows = wh.read(
+        select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
+        .where(*encounter_filters(wh, scope, window)).group_by(e.c.encounter_class)
+    )
+    frame = _frame(rows, ["encounter_class", "encounters", "patients"])
+    return frame.sort_values(["encounters", "encounter_class"], ascending=[False, True]).reset_index(drop=True)
+

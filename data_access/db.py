@@ -1,0 +1,150 @@
+"""Engines and the current data version.
+
+One engine per process and database URL. SQLite runs in WAL mode so that readers keep serving the previous data while
+a load writes the next one; PostgreSQL connections are pinged before use so that the app recovers by itself when the
+database comes back after an outage.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from data_access import schema
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The database does not answer; pages show a clear message and /healthz answers 503."""
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for `url` (created on first use, after a fork too)."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Drop every pooled connection (used after fork and in tests)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache per connection
+            cursor.close()
+
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3} if parsed.get_backend_name() == "postgresql" else {},
+    )
+
+
+def init_schema(engine: Engine) -> None:
+    """Create every table that does not exist yet (idempotent)."""
+    schema.metadata.create_all(engine)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached (as opposed to a bug in a query)."""
+    if isinstance(error, WarehouseUnavailable):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, OperationalError):
+        text = str(error.orig).lower()
+        markers = ("connection", "could not connect", "server closed", "terminating", "timeout", "unable to open",
+                   "the database system is", "shutting down", "starting up")
+        return any(marker in text for marker in markers)
+    return False
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    version_id: int
+    input_hash: str
+    loaded_at: datetime
+    source: str
+    min_date: date | None
+    max_date: date | None
+
+    @property
+    def token(self) -> str:
+        """What cache keys carry: changes with every load that changed the data."""
+        return f"{self.version_id}:{self.input_hash[:16]}"
+
+
+class _VersionCache:
+    """The current data version, re-read at most every `ttl` seconds (every callback needs it for cache keys)."""
+
+    def __init__(self, ttl: float = 2.0):
+        self.ttl = ttl
+        self._value: dict[str, tuple[float, DataVersion | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine) -> DataVersion | None:
+        key = str(engine.url)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._value.get(key)
+            if hit and now - hit[0] < self.ttl:
+                return hit[1]
+        version = read_current_version(engine)
+        with self._lock:
+            self._value[key] = (now, version)
+        return version
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value.clear()
+
+
+version_cache = _VersionCache()
+
+
+def read_current_version(engine: Engine) -> DataVersion | None:
+    table = schema.data_versions
+    query = select(
+        table.c.version_id, table.c.input_hash, table.c.loaded_at, table.c.source, table.c.min_date, table.c.max_date
+    ).where(table.c.is_current.is_(True))
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(query).first()
+    except (OperationalError, DBAPIError) as error:
+        if is_unavailable(error):
+            raise WarehouseUnavailable(str(error.orig)) from error
+        raise
+    return DataVersion(*row) if row else None

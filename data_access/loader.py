@@ -1,0 +1,294 @@
+"""`load-data`: validate the five CSVs, build the warehouse, swap it in atomically.
+
+Everything is checked before anything is written. The write is one transaction: readers keep seeing the previous
+data (SQLite WAL, PostgreSQL MVCC) until the commit, and a load killed half-way leaves the previous data in place.
+Loading the same files twice changes nothing: the input hash (files, specialty mapping, loader version) is compared
+with the current data version first.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, text, update
+from sqlalchemy.schema import CreateIndex
+
+from data_access import schema
+from data_access.bulk import insert_frame
+from data_access.csv_input import (
+    LOAD_ORDER,
+    InputError,
+    Problem,
+    TableValidator,
+    file_sha256,
+    line_numbers,
+    parse_columns,
+    read_csv,
+)
+from data_access.db import init_schema, read_current_version, version_cache
+from data_access.definitions import (
+    HOSPICE_ADMISSION_CODES,
+    HOSPICE_SPECIALTY,
+    SPECIALTY_MAP_PATH,
+    canonical_name,
+    zip3,
+)
+
+# Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
+LOADER_VERSION = "1"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LoadResult:
+    status: str  # "loaded" or "unchanged"
+    version_id: int
+    input_hash: str
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def input_files(input_dir: Path) -> dict[str, Path]:
+    return {name: Path(input_dir) / f"{name}.csv" for name in LOAD_ORDER}
+
+
+def has_input(input_dir: Path) -> bool:
+    return all(path.exists() for path in input_files(input_dir).values())
+
+
+def input_hash(files: dict[str, Path], mapping_path: Path) -> tuple[str, dict[str, dict]]:
+    digest = hashlib.sha256(f"loader:{LOADER_VERSION}".encode())
+    described = {}
+    for name, path in list(files.items()) + [("specialty_mapping", mapping_path)]:
+        if not path.exists():
+            raise InputError([Problem(path.name, None, None, f"file is missing (expected it in {path.parent})")])
+        sha = file_sha256(path)
+        digest.update(f"{name}:{sha}".encode())
+        described[path.name] = {"sha256": sha}
+    return digest.hexdigest(), described
+
+
+def read_specialty_map(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = []
+    for column in ("code", "specialty"):
+        if column not in frame:
+            problems.append(Problem(path.name, 1, column, "required column is missing"))
+    if problems:
+        raise InputError(problems)
+    frame["code"] = frame["code"].str.strip()
+    frame["specialty"] = frame["specialty"].str.strip()
+    for index in frame.index[frame["code"].duplicated()]:
+        problems.append(Problem(path.name, int(index) + 2, "code", f"code {frame.at[index, 'code']} is mapped twice"))
+    for index in frame.index[(frame["code"] == "") | (frame["specialty"] == "")]:
+        problems.append(Problem(path.name, int(index) + 2, None, "empty code or specialty"))
+    if HOSPICE_SPECIALTY not in set(frame["specialty"]):
+        problems.append(Problem(path.name, None, "specialty", f"no code maps to {HOSPICE_SPECIALTY!r}"))
+    if problems:
+        raise InputError(problems)
+    return frame[["code", "specialty"]]
+
+
+def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress) -> dict[str, pd.DataFrame]:
+    """Typed source frames keyed by file stem; raises InputError naming file, line and column."""
+    files = input_files(input_dir)
+    known_ids: dict[str, pd.Index] = {}
+    typed: dict[str, pd.DataFrame] = {}
+    for name in LOAD_ORDER:
+        progress(f"reading {name}.csv")
+        raw = read_csv(files[name], name)
+        frame, problems = parse_columns(files[name], name, raw, known_ids)
+        if problems:
+            raise InputError(problems)
+        if "Id" in frame:
+            known_ids[name] = pd.Index(frame["Id"])
+        typed[name] = frame
+    progress("checking references")
+    _check_procedure_patients(files["procedures"], typed)
+    mapping = read_specialty_map(mapping_path)
+    unknown = ~typed["procedures"]["CODE"].isin(mapping["code"])
+    if unknown.any():
+        first = int(unknown.to_numpy().nonzero()[0][0])
+        codes = sorted(typed["procedures"].loc[unknown, "CODE"].unique())
+        line = line_numbers(files["procedures"], [first]).get(first, first + 2)
+        raise InputError([Problem(
+            "procedures.csv", line, "CODE",
+            f"procedure code(s) {', '.join(codes[:10])} have no specialty in {mapping_path.name}; add them there "
+            "(the hospice rule depends on every code having a specialty)",
+            column_number=5, more=int(unknown.sum()) - 1,
+        )])
+    typed["specialty_map"] = mapping
+    return typed
+
+
+def _check_procedure_patients(path: Path, typed: dict[str, pd.DataFrame]) -> None:
+    """A procedure's patient must be its encounter's patient, or scoping by encounter payer would be wrong."""
+    owner = typed["encounters"].set_index("Id")["PATIENT"]
+    procedures = typed["procedures"]
+    mismatch = procedures["ENCOUNTER"].map(owner).ne(procedures["PATIENT"])
+    if mismatch.any():
+        check = TableValidator(path, "procedures", procedures)
+        check.flag("PATIENT", mismatch, "patient {value!r} is not the patient of the procedure's encounter")
+        raise InputError(check.problems())
+
+
+def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Source frames -> warehouse table frames (surrogate keys, derived columns, canonical dimensions)."""
+    payers = typed["payers"].reset_index(drop=True)
+    payer_sk = pd.Series(range(1, len(payers) + 1), index=payers["Id"])
+    organizations = typed["organizations"].reset_index(drop=True)
+    organization_sk = pd.Series(range(1, len(organizations) + 1), index=organizations["Id"])
+    patients = typed["patients"].reset_index(drop=True)
+    patient_sk = pd.Series(range(1, len(patients) + 1), index=patients["Id"])
+    encounters = typed["encounters"].reset_index(drop=True)
+    encounter_sk = pd.Series(range(1, len(encounters) + 1), index=encounters["Id"])
+    procedures = typed["procedures"].reset_index(drop=True)
+    mapping = typed["specialty_map"]
+
+    out: dict[str, pd.DataFrame] = {}
+    out["payers"] = pd.DataFrame({
+        "payer_sk": payer_sk.to_numpy(), "payer_id": payers["Id"], "name": payers["NAME"],
+        "address": payers["ADDRESS"], "city": payers["CITY"], "state_headquartered": payers["STATE_HEADQUARTERED"],
+        "zip": payers["ZIP"], "phone": payers["PHONE"],
+    })
+    out["organizations"] = pd.DataFrame({
+        "organization_sk": organization_sk.to_numpy(), "organization_id": organizations["Id"],
+        **{name.lower(): organizations[name] for name in ("NAME", "ADDRESS", "CITY", "STATE", "ZIP", "LAT", "LON")},
+    })
+    patient_columns = ("PREFIX", "FIRST", "LAST", "SUFFIX", "MAIDEN", "MARITAL", "RACE", "ETHNICITY", "GENDER",
+                       "BIRTHPLACE", "ADDRESS", "CITY", "STATE", "COUNTY", "ZIP", "LAT", "LON")
+    out["patients"] = pd.DataFrame({
+        "patient_sk": patient_sk.to_numpy(), "patient_id": patients["Id"], "birthdate": patients["BIRTHDATE"],
+        "deathdate": patients["DEATHDATE"], **{name.lower(): patients[name] for name in patient_columns},
+        "birth_year": patients["BIRTHDATE"].dt.year.astype("int64"),
+        "zip3": patients["ZIP"].map(zip3),
+    })
+
+    start = encounters["START"]
+    encounter_frame = pd.DataFrame({
+        "encounter_sk": encounter_sk.to_numpy(), "encounter_id": encounters["Id"], "start_at": start,
+        "stop_at": encounters["STOP"], "service_date": start.dt.normalize(),
+        "month": (start.dt.year * 100 + start.dt.month).astype("int64"),
+        "patient_sk": encounters["PATIENT"].map(patient_sk).to_numpy(),
+        "organization_sk": encounters["ORGANIZATION"].map(organization_sk).to_numpy(),
+        "payer_sk": encounters["PAYER"].map(payer_sk).to_numpy(),
+        "encounter_class": encounters["ENCOUNTERCLASS"], "code": encounters["CODE"],
+        "description": encounters["DESCRIPTION"], "base_encounter_cost": encounters["BASE_ENCOUNTER_COST"],
+        "total_claim_cost": encounters["TOTAL_CLAIM_COST"], "payer_coverage": encounters["PAYER_COVERAGE"],
+        "reason_code": encounters["REASONCODE"], "reason_description": encounters["REASONDESCRIPTION"],
+        "is_hospice": encounters["CODE"].isin(HOSPICE_ADMISSION_CODES),
+    })
+    out["encounters"] = encounter_frame
+
+    by_encounter = encounter_frame.set_index("encounter_id")
+    specialty_of = mapping.set_index("code")["specialty"]
+    pstart = procedures["START"]
+    procedure_encounter = procedures["ENCOUNTER"]
+    out["procedures"] = pd.DataFrame({
+        "procedure_sk": range(1, len(procedures) + 1), "start_at": pstart, "stop_at": procedures["STOP"],
+        "service_date": pstart.dt.normalize(), "month": (pstart.dt.year * 100 + pstart.dt.month).astype("int64"),
+        "patient_sk": procedures["PATIENT"].map(patient_sk).to_numpy(),
+        "encounter_sk": procedure_encounter.map(encounter_sk).to_numpy(),
+        "payer_sk": procedure_encounter.map(by_encounter["payer_sk"]).to_numpy(),
+        "encounter_class": procedure_encounter.map(by_encounter["encounter_class"]).to_numpy(),
+        "code": procedures["CODE"], "description": procedures["DESCRIPTION"], "base_cost": procedures["BASE_COST"],
+        "reason_code": procedures["REASONCODE"], "reason_description": procedures["REASONDESCRIPTION"],
+        # Hospice data (DESIGN §2): a Hospice-specialty procedure, or any procedure of a hospice admission.
+        "is_hospice": (procedures["CODE"].map(specialty_of).eq(HOSPICE_SPECIALTY)
+                       | procedure_encounter.map(by_encounter["is_hospice"]).astype(bool)).to_numpy(),
+    })
+
+    descriptions = procedures.groupby("CODE")["DESCRIPTION"].unique()
+    codes = pd.DataFrame({
+        "code": descriptions.index,
+        "name": [canonical_name(list(values)) for values in descriptions],
+        "specialty": descriptions.index.map(specialty_of),
+        "descriptions": [len(values) for values in descriptions],
+    })
+    out["procedure_codes"] = codes
+    counts = mapping.groupby("specialty")["code"].size()
+    out["specialties"] = pd.DataFrame({
+        "specialty": counts.index, "is_hospice": counts.index == HOSPICE_SPECIALTY, "codes": counts.to_numpy(),
+    })
+    return out
+
+
+def load_input(
+    engine: Engine,
+    input_dir: Path,
+    *,
+    source: str = "real",
+    mapping_path: Path = SPECIALTY_MAP_PATH,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> LoadResult:
+    """Validate and load `input_dir` into the warehouse at `engine`; see the module docstring."""
+    progress = progress or (lambda _label: None)
+    began = time.perf_counter()
+    init_schema(engine)
+    files = input_files(input_dir)
+    digest, described = input_hash(files, mapping_path)
+    current = read_current_version(engine)
+    if current and current.input_hash == digest and not force:
+        return LoadResult("unchanged", current.version_id, digest, seconds=time.perf_counter() - began)
+
+    typed = read_and_validate(Path(input_dir), mapping_path, progress)
+    progress("transforming")
+    tables = transform(typed)
+    for name in LOAD_ORDER:
+        described[f"{name}.csv"]["rows"] = len(typed[name])
+    dates = tables["encounters"]["service_date"]
+    pdates = tables["procedures"]["service_date"]
+    min_date = min(dates.min(), pdates.min()).date()
+    max_date = max(dates.max(), pdates.max()).date()
+
+    counts: dict[str, int] = {}
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # One load at a time; readers are never blocked (MVCC).
+            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        else:
+            # Take the write lock now rather than at the first write; WAL readers carry on meanwhile.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        progress("replacing previous data")
+        dropped = _drop_indexes_sqlite(connection)
+        for table in reversed(schema.WAREHOUSE_TABLES):
+            connection.execute(delete(table))
+        for table in schema.WAREHOUSE_TABLES:
+            progress(f"writing {table.name}")
+            counts[table.name] = insert_frame(connection, table, tables[table.name])
+        for index in dropped:
+            progress(f"indexing {index.table.name}")
+            connection.execute(CreateIndex(index))
+        progress("recording data version")
+        connection.execute(update(schema.data_versions).values(is_current=False))
+        result = connection.execute(insert(schema.data_versions).values(
+            input_hash=digest, loaded_at=datetime.now(UTC), source=source, files=described,
+            min_date=min_date, max_date=max_date, is_current=True,
+        ))
+        version_id = int(result.inserted_primary_key[0])
+        connection.execute(text("ANALYZE"))
+    version_cache.clear()
+    return LoadResult("loaded", version_id, digest, counts, time.perf_counter() - began)
+
+
+def _drop_indexes_sqlite(connection) -> list:
+    """On SQLite, build indexes after the bulk insert (several times faster). WAL readers are not blocked by this.
+
+    PostgreSQL keeps its indexes: dropping one would lock out readers until the commit.
+    """
+    if connection.dialect.name != "sqlite":
+        return []
+    dropped = []
+    for table in schema.WAREHOUSE_TABLES:
+        for index in table.indexes:
+            connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+            dropped.append(index)
+    return dropped

@@ -1,0 +1,354 @@
+"""Management analytics (the third request): clients' patients by area, area of residence vs procedures, and
+non-client patients living close to client patients. Internal scopes only.
+
+Internal visibility (DESIGN §3 rule 3): payers marked `aggregate` (UnitedHealthcare and NO_INSURANCE by default)
+contribute to counts but never to row-level output (points, patient lists); their patient counts between 1 and
+MIN_CELL_SIZE - 1 are suppressed, with complementary suppression.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import distinct, func, literal, select, union_all
+
+from data_access.catalog import code_names, payer_keys
+from data_access.geo import EARTH_RADIUS_M, hex_cells, hex_centres
+from data_access.rls import Window
+from data_access.schema import encounters, patients, procedures
+from data_access.warehouse import Warehouse, scoped_query
+from security.scope import Audience, Scope
+from security.suppression import suppress
+
+AREA_COLUMNS = {"county": patients.c.county, "city": patients.c.city, "zip": patients.c.zip}
+ALL_CLIENTS = "All clients"
+UNKNOWN_AREA = "Unknown"
+
+
+def _client_sks(wh: Warehouse, scope: Scope) -> dict[str, int]:
+    keys = payer_keys(wh)
+    return {name: keys[name] for name in sorted(scope.client_payers) if name in keys}
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+# ---------------------------------------------------------------- 1. clients' patients by area
+
+
+@scoped_query(Audience.INTERNAL)
+def patients_by_area(wh: Warehouse, scope: Scope, window: Window, area_level: str = "city") -> pd.DataFrame:
+    """Distinct patients reached by each client's encounters (and by either client), per area of residence."""
+    area = AREA_COLUMNS[area_level]
+    clients = _client_sks(wh, scope)
+    e, p, pt = encounters, procedures, patients
+    in_window = [e.c.service_date >= window.start, e.c.service_date <= window.end]
+    parts = []
+    for name, sk in list(clients.items()) + [(ALL_CLIENTS, None)]:
+        payer_clause = e.c.payer_sk == sk if sk is not None else e.c.payer_sk.in_(list(clients.values()))
+        proc_counts = (
+            select(p.c.encounter_sk, func.count().label("n")).group_by(p.c.encounter_sk).subquery()
+        )
+        parts.append(
+            select(literal(name).label("client"), area.label("area"), func.count(distinct(e.c.patient_sk)),
+                   func.count(), func.coalesce(func.sum(proc_counts.c.n), 0))
+            .select_from(e.join(pt, pt.c.patient_sk == e.c.patient_sk)
+                         .outerjoin(proc_counts, proc_counts.c.encounter_sk == e.c.encounter_sk))
+            .where(payer_clause, *in_window)
+            .group_by(area)
+        )
+    rows = wh.read(union_all(*parts))
+    frame = _frame(rows, ["client", "area", "patients", "encounters", "procedures"])
+    frame["area"] = frame["area"].fillna(UNKNOWN_AREA)
+    frame = frame.groupby(["client", "area"], as_index=False).sum()
+    frame.insert(0, "area_level", area_level)
+    aggregate_clients = {name for name in clients if name in scope.aggregate_payers}
+    # A count is sensitive when it includes patients of an aggregate payer: that client's rows, and "All clients".
+    sensitive = frame["client"].isin(aggregate_clients | {ALL_CLIENTS}) if aggregate_clients else False
+    out = suppress(frame, "patients", scope.min_cell_size, sensitive=sensitive, groups=[["client"], ["area"]])
+    for column in ("encounters", "procedures"):  # small activity counts would bound a hidden patient count
+        out[column] = out[column].astype("Int64").mask(out["suppressed"])
+    order = {name: index for index, name in enumerate([*clients, ALL_CLIENTS])}
+    out = out.sort_values(["client", "patients", "area"], key=lambda col: col.map(order) if col.name == "client"
+                          else col, ascending=[True, False, True], na_position="last")
+    return out[["area_level", "area", "client", "patients", "encounters", "procedures", "suppressed"]]\
+        .reset_index(drop=True)
+
+
+@scoped_query(Audience.INTERNAL)
+def area_centres(wh: Warehouse, scope: Scope, area_level: str = "city") -> pd.DataFrame:
+    """Mean coordinates of every area (over all its residents): where an area's aggregated mark is drawn."""
+    area = AREA_COLUMNS[area_level]
+    pt = patients
+    rows = wh.read(select(area, func.avg(pt.c.lat), func.avg(pt.c.lon)).group_by(area))
+    frame = _frame(rows, ["area", "lat", "lon"])
+    frame["area"] = frame["area"].fillna(UNKNOWN_AREA)
+    return frame.groupby("area", as_index=False).mean()
+
+
+@scoped_query(Audience.INTERNAL)
+def detail_client_points(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+    """Home coordinates of clients' patients reached in the window through a `detail` client payer only.
+
+    Patients known only through an aggregate payer are never returned as points."""
+    clients = _client_sks(wh, scope)
+    detail = [sk for name, sk in clients.items() if name in scope.detail_payers]
+    if not detail:
+        return pd.DataFrame(columns=["lat", "lon"])
+    e, pt = encounters, patients
+    rows = wh.read(
+        select(pt.c.lat, pt.c.lon).where(pt.c.patient_sk.in_(
+            select(e.c.patient_sk).where(e.c.payer_sk.in_(detail), e.c.service_date >= window.start,
+                                         e.c.service_date <= window.end))))
+    return _frame(rows, ["lat", "lon"])
+
+
+@scoped_query(Audience.INTERNAL)
+def client_hexes(wh: Warehouse, scope: Scope, size_m: int = 600) -> pd.DataFrame:
+    """Patients in contact with a client, counted in hexagons: how client patients are drawn on the proximity map.
+    A hexagon's count is suppressed when small and it holds a patient PAG staff may only see in aggregate."""
+    people = _patient_roles(wh, scope)
+    clients = people[people["is_client"]]
+    if clients.empty:
+        return pd.DataFrame(columns=["lat", "lon", "count", "suppressed"])
+    cells = hex_cells(clients["lat"], clients["lon"], size_m)
+    cells["aggregate_only"] = ~clients["client_row_visible"].to_numpy()
+    grouped = cells.groupby(["q", "r"], as_index=False).agg(count=("aggregate_only", "size"),
+                                                            sensitive=("aggregate_only", "any"))
+    grouped = grouped.join(hex_centres(grouped, size_m))
+    out = suppress(grouped, "count", scope.min_cell_size, sensitive=grouped["sensitive"])
+    return out[["lat", "lon", "count", "suppressed"]]
+
+
+# ---------------------------------------------------------------- 2. area of residence vs procedures
+
+MIN_AREA_PAIRS = 30
+MIN_PROCEDURE_PAIRS = 30
+MAX_AREAS = 12
+MAX_PROCEDURES = 15
+OTHER_AREAS = "Other areas"
+OTHER_PROCEDURES = "Other procedures"
+
+
+def merge_sparse(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Merge sparse areas and procedures into "other" so that the chi-square test is valid.
+
+    `pairs`: columns area, procedure_code, patients (patient-procedure pairs). Kept: the areas with at least
+    MIN_AREA_PAIRS pairs (at most MAX_AREAS, largest first) and the procedures with at least MIN_PROCEDURE_PAIRS
+    (at most MAX_PROCEDURES, largest first); the rest become "Other areas" / "Other procedures". Ties break by name.
+    """
+    def keep(column: str, minimum: int, limit: int) -> set:
+        totals = pairs.groupby(column)["patients"].sum().reset_index()
+        totals = totals[totals["patients"] >= minimum].sort_values(["patients", column], ascending=[False, True])
+        return set(totals[column].head(limit))
+
+    areas = keep("area", MIN_AREA_PAIRS, MAX_AREAS)
+    codes = keep("procedure_code", MIN_PROCEDURE_PAIRS, MAX_PROCEDURES)
+    merged = pairs.assign(
+        area=pairs["area"].where(pairs["area"].isin(areas), OTHER_AREAS),
+        procedure_code=pairs["procedure_code"].where(pairs["procedure_code"].isin(codes), OTHER_PROCEDURES),
+    )
+    return merged.groupby(["area", "procedure_code"], as_index=False)["patients"].sum()
+
+
+def chi_square(table: pd.DataFrame) -> dict:
+    """Chi-square test of independence on an areas x procedures table of counts (no continuity correction),
+    with Cramér's V and adjusted standardized residuals ((O - E) / sqrt(E (1 - row/n) (1 - col/n)))."""
+    from scipy.stats import chi2_contingency
+
+    observed = table.to_numpy(dtype=float)
+    statistic, p_value, dof, expected = chi2_contingency(observed, correction=False)
+    n = observed.sum()
+    rows, cols = observed.shape
+    cramers_v = float(np.sqrt(statistic / (n * (min(rows, cols) - 1)))) if min(rows, cols) > 1 else float("nan")
+    row_share = observed.sum(axis=1, keepdims=True) / n
+    col_share = observed.sum(axis=0, keepdims=True) / n
+    residuals = (observed - expected) / np.sqrt(expected * (1 - row_share) * (1 - col_share))
+    return {
+        "statistic": float(statistic), "p_value": float(p_value), "dof": int(dof), "n": int(n),
+        "cramers_v": cramers_v, "expected": expected, "residuals": residuals,
+        "small_expected_share": float((expected < 5).mean()),
+    }
+
+
+@scoped_query(Audience.INTERNAL)
+def area_procedures(wh: Warehouse, scope: Scope, window: Window, area_level: str = "city") -> dict:
+    """Contingency table of the clients' patients' area of residence by procedure, with the chi-square test.
+
+    Cells count patient-procedure pairs: for one procedure code, the distinct patients of the area who had it
+    through a client's encounter in the window; merged cells add those up. Returns the long table (the
+    `area-procedures` extract, suppressed), the statistics and the matrix for the heatmap.
+    """
+    area = AREA_COLUMNS[area_level]
+    clients = list(_client_sks(wh, scope).values())
+    p, pt = procedures, patients
+    rows = wh.read(
+        select(area, p.c.code, func.count(distinct(p.c.patient_sk)))
+        .select_from(p.join(pt, pt.c.patient_sk == p.c.patient_sk))
+        .where(p.c.payer_sk.in_(clients), p.c.service_date >= window.start, p.c.service_date <= window.end)
+        .group_by(area, p.c.code)
+    )
+    pairs = _frame(rows, ["area", "procedure_code", "patients"])
+    pairs["area"] = pairs["area"].fillna(UNKNOWN_AREA)
+    pairs = pairs.groupby(["area", "procedure_code"], as_index=False)["patients"].sum()
+    empty = {"table": pd.DataFrame(columns=["area", "procedure_code", "procedure", "patients", "expected",
+                                            "std_residual", "suppressed"]), "stats": None, "matrix": None}
+    if pairs.empty:
+        return empty
+    merged = merge_sparse(pairs)
+    matrix = merged.pivot(index="area", columns="procedure_code", values="patients").fillna(0)
+    matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]
+    if min(matrix.shape) < 2:
+        return empty
+    stats = chi_square(matrix)
+    names = {**code_names(wh), OTHER_PROCEDURES: OTHER_PROCEDURES}
+    long = matrix.stack().rename("patients").reset_index()
+    long["expected"] = stats["expected"].ravel().round(3)
+    long["std_residual"] = stats["residuals"].ravel().round(3)
+    long.insert(2, "procedure", long["procedure_code"].map(names))
+    long["patients"] = long["patients"].astype(int)
+    # Suppression: counts include aggregate payers' patients whenever a client payer is `aggregate`. The expected
+    # count and residual of a hidden cell would give its count back, so they are hidden with it; rows and columns
+    # are groups with derivable totals (the expected counts reveal the margins).
+    sensitive = bool(set(scope.client_payers) & scope.aggregate_payers)
+    table = suppress(long, "patients", scope.min_cell_size, sensitive=sensitive,
+                     groups=[["area"], ["procedure_code"]])
+    table["expected"] = table["expected"].mask(table["suppressed"])
+    table["std_residual"] = table["std_residual"].mask(table["suppressed"])
+    display = table.pivot(index="area", columns="procedure_code", values="std_residual").reindex(
+        index=matrix.index, columns=matrix.columns)
+    return {
+        "table": table[["area", "procedure_code", "procedure", "patients", "expected", "std_residual",
+                        "suppressed"]].reset_index(drop=True),
+        "stats": {key: stats[key] for key in ("statistic", "p_value", "dof", "n", "cramers_v",
+                                              "small_expected_share")},
+        "matrix": {"areas": list(matrix.index), "codes": list(matrix.columns),
+                   "procedures": [names.get(code, code) for code in matrix.columns],
+                   "residuals": display.to_numpy().tolist()},
+    }
+
+
+# ---------------------------------------------------------------- 3. non-client patients near client patients
+
+
+def _patient_roles(wh: Warehouse, scope: Scope) -> pd.DataFrame:
+    """Every patient with coordinates: in contact with a client or not, and what PAG staff may see of them at
+    row level. `client_row_visible`: in contact with a client through a `detail` client payer (so a point can show
+    them as a client patient); `row_visible`: has an encounter with any `detail` payer."""
+    keys = payer_keys(wh)
+    client_sks = [keys[name] for name in scope.client_payers if name in keys]
+    detail_client_sks = [keys[name] for name in scope.client_payers & scope.detail_payers if name in keys]
+    detail_sks = [keys[name] for name in scope.detail_payers if name in keys]
+    e, pt = encounters, patients
+
+    def count_of(payer_sks):
+        return (select(func.count()).where(e.c.patient_sk == pt.c.patient_sk, e.c.payer_sk.in_(payer_sks))
+                .scalar_subquery())
+
+    rows = wh.read(
+        select(pt.c.patient_sk, pt.c.lat, pt.c.lon, count_of(client_sks), count_of(detail_client_sks),
+               count_of(detail_sks))
+        .where(pt.c.lat.is_not(None), pt.c.lon.is_not(None))
+    )
+    frame = _frame(rows, ["patient_sk", "lat", "lon", "client_encounters", "detail_client_encounters",
+                          "detail_encounters"])
+    frame["is_client"] = frame["client_encounters"] > 0
+    frame["client_row_visible"] = frame["detail_client_encounters"] > 0
+    frame["row_visible"] = frame["detail_encounters"] > 0
+    return frame
+
+
+@scoped_query(Audience.INTERNAL)
+def detail_client_homes(wh: Warehouse, scope: Scope) -> pd.DataFrame:
+    """Coordinates of client patients PAG staff may see as points (in contact through a `detail` client payer)."""
+    people = _patient_roles(wh, scope)
+    return people.loc[people["client_row_visible"], ["lat", "lon"]].reset_index(drop=True)
+
+
+def dbscan_haversine(lat: np.ndarray, lon: np.ndarray, radius_m: float, min_cluster_size: int) -> np.ndarray:
+    from sklearn.cluster import DBSCAN
+
+    if len(lat) == 0:
+        return np.array([], dtype=int)
+    coords = np.radians(np.column_stack([lat, lon]))
+    model = DBSCAN(eps=radius_m / EARTH_RADIUS_M, min_samples=min_cluster_size, metric="haversine",
+                   algorithm="ball_tree")
+    return model.fit_predict(coords)
+
+
+@scoped_query(Audience.INTERNAL)
+def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size: int = 5) -> dict:
+    """Non-client patients living within `radius_m` of a client patient, grouped by DBSCAN (haversine metric,
+    eps = radius, min_samples = min_cluster_size) into clusters.
+
+    Returns the clusters table (the `proximity-clusters` extract), the non-client patients' membership (for tests
+    and the map; internal only, never exported) and the number of non-client patients near clients.
+    """
+    from sklearn.neighbors import BallTree
+
+    people = _patient_roles(wh, scope)
+    clients = people[people["is_client"]].reset_index(drop=True)
+    others = people[~people["is_client"]].reset_index(drop=True)
+    empty_clusters = pd.DataFrame(columns=[
+        "cluster_id", "non_client_patients", "centroid_lat", "centroid_lon", "nearest_client_m",
+        "client_patients_within_radius", "top_procedures", "suppressed"])
+    if clients.empty or others.empty:
+        return {"clusters": empty_clusters, "near": others.assign(nearest_client_m=np.nan, cluster=-1).iloc[0:0],
+                "near_count": 0}
+    tree = BallTree(np.radians(clients[["lat", "lon"]].to_numpy()), metric="haversine")
+    distance, _ = tree.query(np.radians(others[["lat", "lon"]].to_numpy()), k=1)
+    others["nearest_client_m"] = distance[:, 0] * EARTH_RADIUS_M
+    near = others[others["nearest_client_m"] <= radius_m].reset_index(drop=True)
+    near["cluster"] = dbscan_haversine(near["lat"].to_numpy(), near["lon"].to_numpy(), radius_m, min_cluster_size)
+
+    top = _top_procedures(wh, near)
+    records = []
+    for label in sorted(set(near["cluster"]) - {-1}):
+        members = near[near["cluster"] == label]
+        centre_lat, centre_lon = float(members["lat"].mean()), float(members["lon"].mean())
+        within = tree.query_radius(np.radians(members[["lat", "lon"]].to_numpy()), r=radius_m / EARTH_RADIUS_M)
+        client_ids = set(np.concatenate(within).tolist()) if len(within) else set()
+        centre_distance = tree.query(np.radians([[centre_lat, centre_lon]]), k=1)[0][0, 0] * EARTH_RADIUS_M
+        records.append({
+            "cluster_id": int(label) + 1, "non_client_patients": int(len(members)),
+            "centroid_lat": round(centre_lat, 5), "centroid_lon": round(centre_lon, 5),
+            "nearest_client_m": round(float(centre_distance), 1),
+            "client_patients_within_radius": len(client_ids),
+            "top_procedures": top.get(label, ""),
+            # the cluster holds patients PAG staff may only see in aggregate
+            "sensitive": bool((~members["row_visible"]).any()),
+        })
+    clusters = pd.DataFrame(records) if records else empty_clusters.assign(sensitive=[])
+    if not clusters.empty:
+        clusters = suppress(clusters, "non_client_patients", scope.min_cell_size, sensitive=clusters["sensitive"])
+        hidden = clusters["suppressed"]
+        # A small cluster of aggregate-only patients is reported, but not located or described.
+        for column in ("centroid_lat", "centroid_lon", "nearest_client_m", "client_patients_within_radius"):
+            clusters[column] = clusters[column].astype("Float64").mask(hidden)
+        clusters["top_procedures"] = clusters["top_procedures"].where(~hidden, "")
+        if scope.aggregate_payers & scope.client_payers:
+            # client patients within the radius may include patients of an aggregate client payer
+            within = clusters["client_patients_within_radius"]
+            small = (within >= 1) & (within < scope.min_cell_size)
+            clusters["client_patients_within_radius"] = within.mask(small)
+            clusters["suppressed"] = clusters["suppressed"] | small.fillna(False).astype(bool)
+    return {"clusters": clusters[empty_clusters.columns].reset_index(drop=True), "near": near,
+            "near_count": int(len(near))}
+
+
+def _top_procedures(wh: Warehouse, near: pd.DataFrame, limit: int = 3) -> dict[int, str]:
+    """The most common procedures (by distinct patients) of each cluster's members, as text."""
+    clustered = near[near["cluster"] >= 0]
+    if clustered.empty:
+        return {}
+    p = procedures
+    rows = wh.read(select(p.c.patient_sk, p.c.code).where(p.c.patient_sk.in_(clustered["patient_sk"].tolist()))
+                   .distinct())
+    pairs = _frame(rows, ["patient_sk", "code"]).merge(clustered[["patient_sk", "cluster"]], on="patient_sk")
+    names = code_names(wh)
+    counts = pairs.groupby(["cluster", "code"]).size().reset_index(name="n")
+    result = {}
+    for label, group in counts.groupby("cluster"):
+        best = group.sort_values(["n", "code"], ascending=[False, True]).head(limit)
+        result[int(label)] = "; ".join(f"{names.get(code, code)} ({n})" for code, n in zip(best["code"], best["n"]))
+    return result

@@ -1,0 +1,226 @@
+"""The warehouse schema: one definition for SQLite and PostgreSQL.
+
+Three layers, all rebuilt by every load in one transaction (`data_access.loader`):
+- source tables (`payers`, `organizations`, `patients`, `encounters`, `procedures`): every CSV column, typed, plus
+  integer surrogate keys and a few derived columns (service date, month, payer of a procedure). The CSV files
+  themselves, identified by their hashes in `data_versions`, are the untouched raw layer.
+- canonical dimensions: `procedure_codes` (one canonical name and one specialty per SNOMED code) and `specialties`.
+- marts: pre-aggregated tables the pages read (`mart_*`).
+
+Application tables (`users`, `user_sessions`, `audit_log`, `data_versions`) are never touched by a load.
+Foreign keys are checked by the loader before anything is written, not by the database: declaring them on the
+fact tables would double the cost of loading the 100x benchmark data for no added safety.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# ---------------------------------------------------------------- application tables (kept across loads)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("payer", String(128)),
+    Column("specialty", String(64)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    # sha256 of the random token held in the signed session cookie: a stolen database cannot be replayed.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("address", String(64)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("username", String(64), index=True),
+    Column("role", String(32)),
+    Column("event", String(32), nullable=False, index=True),
+    Column("path", String(512)),
+    Column("params", JSON),
+    Column("rows", Integer),
+    Column("status", Integer),
+    Column("address", String(64)),
+    Column("detail", Text),
+)
+
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True),
+    Column("input_hash", String(64), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(16), nullable=False),  # "real" or "demo"
+    Column("files", JSON, nullable=False),  # file name -> {"sha256": ..., "rows": ...}
+    Column("min_date", Date),
+    Column("max_date", Date),
+    Column("is_current", Boolean, nullable=False, default=False),
+)
+
+# ---------------------------------------------------------------- source tables
+
+payers = Table(
+    "payers",
+    metadata,
+    Column("payer_sk", Integer, primary_key=True, autoincrement=False),
+    Column("payer_id", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("address", Text),
+    Column("city", Text),
+    Column("state_headquartered", Text),
+    Column("zip", Text),
+    Column("phone", Text),
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("organization_sk", Integer, primary_key=True, autoincrement=False),
+    Column("organization_id", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text),
+    Column("city", Text),
+    Column("state", Text),
+    Column("zip", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("patient_sk", Integer, primary_key=True, autoincrement=False),
+    Column("patient_id", String(64), nullable=False, unique=True),
+    Column("birthdate", Date, nullable=False),
+    Column("deathdate", Date),
+    Column("prefix", Text),
+    Column("first", Text),
+    Column("last", Text),
+    Column("suffix", Text),
+    Column("maiden", Text),
+    Column("marital", Text),
+    Column("race", Text),
+    Column("ethnicity", Text),
+    Column("gender", Text),
+    Column("birthplace", Text),
+    Column("address", Text),
+    Column("city", Text),
+    Column("state", Text),
+    Column("county", Text),
+    Column("zip", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+    # derived, for de-identified client extracts (DESIGN §3 rule 2)
+    Column("birth_year", Integer, nullable=False),
+    Column("zip3", String(3)),
+)
+
+encounters = Table(
+    "encounters",
+    metadata,
+    Column("encounter_sk", Integer, primary_key=True, autoincrement=False),
+    Column("encounter_id", String(64), nullable=False, unique=True),
+    Column("start_at", DateTime, nullable=False),
+    Column("stop_at", DateTime),
+    Column("service_date", Date, nullable=False),
+    Column("month", Integer, nullable=False),  # yyyymm of service_date
+    Column("patient_sk", Integer, nullable=False),
+    Column("organization_sk", Integer, nullable=False),
+    Column("payer_sk", Integer, nullable=False),
+    Column("encounter_class", String(32), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("description", Text),
+    Column("base_encounter_cost", Float, nullable=False),
+    Column("total_claim_cost", Float, nullable=False),
+    Column("payer_coverage", Float, nullable=False),
+    Column("reason_code", String(32)),
+    Column("reason_description", Text),
+    Column("is_hospice", Boolean, nullable=False),  # hospice admission encounter (DESIGN §2)
+    Index("ix_encounters_payer_date", "payer_sk", "service_date"),
+    Index("ix_encounters_patient", "patient_sk"),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("procedure_sk", Integer, primary_key=True, autoincrement=False),
+    Column("start_at", DateTime, nullable=False),
+    Column("stop_at", DateTime),
+    Column("service_date", Date, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("patient_sk", Integer, nullable=False),
+    Column("encounter_sk", Integer, nullable=False),
+    Column("payer_sk", Integer, nullable=False),  # the encounter's payer, copied so scope filters need no join
+    Column("encounter_class", String(32), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("description", Text, nullable=False),  # raw text as in the CSV; charts use procedure_codes.name
+    Column("base_cost", Float, nullable=False),
+    Column("reason_code", String(32)),
+    Column("reason_description", Text),
+    # Hospice data (DESIGN §2): a Hospice-specialty code, or any procedure of a hospice admission encounter.
+    Column("is_hospice", Boolean, nullable=False),
+    Index("ix_procedures_payer_date", "payer_sk", "service_date", "code"),
+    Index("ix_procedures_code_patient", "code", "patient_sk"),
+    Index("ix_procedures_encounter", "encounter_sk"),
+)
+
+# ---------------------------------------------------------------- canonical dimensions
+
+specialties = Table(
+    "specialties",
+    metadata,
+    Column("specialty", String(64), primary_key=True),
+    Column("is_hospice", Boolean, nullable=False),
+    Column("codes", Integer, nullable=False),
+)
+
+procedure_codes = Table(
+    "procedure_codes",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("specialty", String(64), nullable=False),
+    Column("descriptions", Integer, nullable=False),  # how many raw descriptions map to this code
+)
+
+WAREHOUSE_TABLES = (
+    payers,
+    organizations,
+    patients,
+    encounters,
+    procedures,
+    specialties,
+    procedure_codes,
+)
+APP_TABLES = (users, user_sessions, audit_log, data_versions)
+

@@ -1,0 +1,86 @@
+"""The handle every query takes: the engine, the cache and the current data version.
+
+`scoped_query` is the decorator every data path goes through: it refuses to run without a `Scope` of the right
+audience and caches the answer under (query, scope, parameters, data version).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from data_access.cache import QueryCache
+from data_access.db import DataVersion, WarehouseUnavailable, is_unavailable, version_cache
+from security.scope import Audience, Scope
+
+
+class NoData(RuntimeError):
+    """The warehouse has never been loaded."""
+
+
+class ScopeError(PermissionError):
+    """A query was called without a scope that allows it: a programming error, never a user's."""
+
+
+@dataclass
+class Warehouse:
+    engine: Engine
+    cache: QueryCache = field(default_factory=QueryCache)
+    # Settings that change answers without changing the scope (for example CLIENT_DATE_PRECISION) go into every key.
+    settings_key: str = ""
+
+    def version(self) -> DataVersion:
+        version = version_cache.get(self.engine)
+        if version is None:
+            raise NoData("the warehouse has no data yet: run `flask --app wsgi load-data`")
+        return version
+
+    def read(self, query):
+        """Run a SELECT and return all rows, translating a dead database into WarehouseUnavailable."""
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(query).all()
+        except DBAPIError as error:
+            if is_unavailable(error):
+                raise WarehouseUnavailable(str(error.orig)) from error
+            raise
+
+    def scalar_map(self, query) -> dict:
+        return {row[0]: row[1] for row in self.read(query)}
+
+
+def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
+    """Decorate `fn(wh, scope, **params)`: check the scope's audience, then serve from or fill the cache."""
+
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(wh: Warehouse, scope: Scope, *args, **kwargs):
+            if not isinstance(scope, Scope):
+                raise ScopeError(f"{fn.__qualname__} needs a Scope, got {type(scope).__name__}")
+            if scope.audience not in audiences:
+                raise ScopeError(f"{fn.__qualname__} is not available to a {scope.audience.value} scope")
+            if not cache:
+                return fn(wh, scope, *args, **kwargs)
+            bound = signature.bind(wh, scope, *args, **kwargs)
+            bound.apply_defaults()
+            params = {name: value for name, value in bound.arguments.items() if name not in ("wh", "scope")}
+            key = wh.cache.key(f"{fn.__module__}.{fn.__qualname__}", scope.cache_key + wh.settings_key, params,
+                               wh.version().token)
+            hit = wh.cache.get(key)
+            if hit is not None:
+                return hit
+            value = fn(wh, scope, *args, **kwargs)
+            wh.cache.set(key, value)
+            return value
+
+        wrapper.audiences = audiences
+        return wrapper
+
+    return decorate
+

@@ -1,0 +1,195 @@
+"""load-data on the fixture data: counts, canonical names, idempotence, and every kind of bad input."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from data_access import schema
+from data_access.csv_input import InputError
+from data_access.db import get_engine, read_current_version
+from data_access.loader import load_input
+from tests import fixture_data
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {table.name: connection.execute(select(func.count()).select_from(table)).scalar()
+                for table in schema.WAREHOUSE_TABLES}
+
+
+@pytest.fixture
+def loaded(tmp_path, fixture_input):
+    engine = get_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    load_input(engine, fixture_input)
+    return engine
+
+
+def test_fixture_counts_match_rows(loaded):
+    assert counts(loaded) == {
+        "payers": 5, "organizations": 1, "patients": 15, "encounters": 17, "procedures": 19,
+        "specialties": 15, "procedure_codes": 5,
+    }
+
+
+def test_one_canonical_name_and_specialty_per_code(loaded):
+    with loaded.connect() as connection:
+        rows = {row.code: row for row in connection.execute(select(schema.procedure_codes))}
+    assert rows["171207006"].name == "Depression screening"
+    assert rows["171207006"].descriptions == 2
+    assert rows["367336001"].name == "Chemotherapy"  # semantic tag dropped
+    assert rows["385763009"].specialty == "Hospice"
+    assert {row.specialty for row in rows.values()} == {
+        "Gastroenterology", "Mental Health & Substance Use", "Hospice", "Oncology", "Nephrology & Dialysis"}
+
+
+def test_raw_descriptions_are_kept(loaded):
+    with loaded.connect() as connection:
+        texts = set(connection.execute(select(schema.procedures.c.description)
+                                       .where(schema.procedures.c.code == "171207006")).scalars())
+    assert texts == {"Depression screening", "Depression screening (procedure)"}
+
+
+def test_hospice_flags(loaded):
+    with loaded.connect() as connection:
+        hospice_procedures = connection.execute(select(func.count()).where(schema.procedures.c.is_hospice)).scalar()
+        admissions = connection.execute(select(schema.encounters.c.encounter_id)
+                                        .where(schema.encounters.c.is_hospice)).scalars().all()
+    # four hospice-care rows (e04, e09, e10, e14), plus the depression screening inside hospice admission e09
+    assert hospice_procedures == 5
+    assert admissions == ["e09"]
+
+
+def test_loading_the_same_files_again_changes_nothing(loaded, fixture_input):
+    before = read_current_version(loaded)
+    result = load_input(loaded, fixture_input)
+    assert result.status == "unchanged"
+    assert read_current_version(loaded) == before
+    with loaded.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(schema.data_versions)).scalar() == 1
+
+
+def test_changed_files_make_a_new_version(loaded, tmp_path):
+    rows = fixture_data.rows()
+    rows["patients"] = rows["patients"][:-1]
+    rows["encounters"] = [row for row in rows["encounters"] if row[3] != "p15"]
+    rows["procedures"] = [row for row in rows["procedures"] if row[2] != "p15"]
+    changed = fixture_data.write(tmp_path / "changed", rows)
+    result = load_input(loaded, changed)
+    assert result.status == "loaded"
+    assert read_current_version(loaded).version_id == 2
+    assert counts(loaded)["patients"] == 14
+
+
+def _bad(tmp_path, mutate):
+    data = fixture_data.rows()
+    mutate(data)
+    return fixture_data.write(tmp_path / "bad", data)
+
+
+BAD_INPUTS = {
+    "unparseable date": (
+        lambda data: data["encounters"][2].__setitem__(1, "2020-13-45T09:00:00Z"),
+        ["encounters.csv", "line 4", "START", "not a timestamp"]),
+    "duplicate id": (
+        lambda data: data["patients"][3].__setitem__(0, "p01"),
+        ["patients.csv", "line 5", "duplicate identifier"]),
+    "procedure of an unknown encounter": (
+        lambda data: data["procedures"][6].__setitem__(3, "e99"),
+        ["procedures.csv", "line 8", "ENCOUNTER", "not an Id in encounters.csv"]),
+    "negative cost": (
+        lambda data: data["procedures"][0].__setitem__(6, "-5"),
+        ["procedures.csv", "line 2", "BASE_COST", "negative"]),
+    "unknown procedure code": (
+        lambda data: data["procedures"][2].__setitem__(4, "999999"),
+        ["procedures.csv", "line 4", "999999", "no specialty"]),
+    "patient of another encounter": (
+        lambda data: data["procedures"][0].__setitem__(2, "p02"),
+        ["procedures.csv", "line 2", "PATIENT", "not the patient of the procedure's encounter"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_refused_with_file_line_and_column(loaded, tmp_path, case):
+    mutate, expected = BAD_INPUTS[case]
+    before_version, before_counts = read_current_version(loaded), counts(loaded)
+    with pytest.raises(InputError) as error:
+        load_input(loaded, _bad(tmp_path, mutate))
+    message = str(error.value)
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+    assert read_current_version(loaded) == before_version
+    assert counts(loaded) == before_counts
+
+
+def test_missing_column(loaded, tmp_path, fixture_input):
+    bad = tmp_path / "bad"
+    shutil.copytree(fixture_input, bad)
+    text = (bad / "encounters.csv").read_text(encoding="utf-8-sig")
+    (bad / "encounters.csv").write_text(text.replace(",PAYER_COVERAGE", ",COVERAGE"), encoding="utf-8-sig")
+    with pytest.raises(InputError) as error:
+        load_input(loaded, bad)
+    assert "encounters.csv, line 1" in str(error.value)
+    assert "'PAYER_COVERAGE' is missing" in str(error.value)
+
+
+def test_empty_file(loaded, tmp_path, fixture_input):
+    bad = tmp_path / "bad"
+    shutil.copytree(fixture_input, bad)
+    (bad / "payers.csv").write_bytes(b"")
+    with pytest.raises(InputError, match=r"payers.csv, line 1: file is empty"):
+        load_input(loaded, bad)
+
+
+def test_header_only_file(loaded, tmp_path, fixture_input):
+    bad = tmp_path / "bad"
+    shutil.copytree(fixture_input, bad)
+    (bad / "organizations.csv").write_text(fixture_data.HEADERS["organizations"] + "\r\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"organizations.csv, line 2: file has a header but no data rows"):
+        load_input(loaded, bad)
+
+
+def test_wrong_encoding(loaded, tmp_path, fixture_input):
+    bad = tmp_path / "bad"
+    shutil.copytree(fixture_input, bad)
+    text = (bad / "patients.csv").read_text(encoding="utf-8-sig").replace("Cid503", "Cédric503")
+    (bad / "patients.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(InputError) as error:
+        load_input(loaded, bad)
+    assert "patients.csv, line 4" in str(error.value)
+    assert "not valid UTF-8" in str(error.value)
+
+
+def test_missing_file(loaded, tmp_path, fixture_input):
+    bad = tmp_path / "bad"
+    shutil.copytree(fixture_input, bad)
+    (bad / "procedures.csv").unlink()
+    with pytest.raises(InputError, match="procedures.csv: file is missing"):
+        load_input(loaded, bad)
+
+
+def test_file_without_bom_is_accepted(tmp_path, fixture_input):
+    plain = tmp_path / "plain"
+    shutil.copytree(fixture_input, plain)
+    for path in plain.glob("*.csv"):
+        path.write_text(path.read_text(encoding="utf-8-sig"), encoding="utf-8")
+    engine = get_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    assert load_input(engine, plain).counts["procedures"] == 19
+
+
+def test_cli_refuses_bad_input_and_keeps_previous_data(app, tmp_path):
+    bad = _bad(tmp_path, BAD_INPUTS["unparseable date"][0])
+    engine = app.extensions["pag"].engine
+    before = read_current_version(engine)
+    result = app.test_cli_runner().invoke(args=["load-data", "--input", str(bad)])
+    assert result.exit_code == 1
+    assert "encounters.csv, line 4, column 2 (START)" in result.output
+    assert "previous data" in result.output
+    assert read_current_version(engine) == before
+
+
+def test_cli_reports_unchanged(app, fixture_input):
+    result = app.test_cli_runner().invoke(args=["load-data", "--input", str(fixture_input)])
+    assert result.exit_code == 0, result.output
+    assert "Input unchanged" in result.output
