@@ -76,8 +76,7 @@ def build_extract(account, name: str, request: ExtractRequest) -> Extract:
     window = P.parse_window(request.start, request.end, version.min_date, version.max_date)
     filters = {"start": window.start.isoformat(), "end": window.end.isoformat()}
     if rule.audience is Audience.CLIENT:
-        filters.update(client=scope.payer, specialty=scope.specialty or "all visible",
-                       hospice="visible" if scope.hospice_visible else "hidden")
+        filters.update(client=scope.payer, specialty=scope.specialty or "all visible")
     frame = BUILDERS[name](wh, scope, window, request, filters, state.settings)
     return Extract(name, rule.title, frame, filters, scope, version.token)
 

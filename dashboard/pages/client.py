@@ -28,8 +28,7 @@ whole data set who had it in those dates, split by who paid for it:
 
 The second chart counts patients by how many of the N procedures they had (for your members, only the ones you paid
 for). Counts of other insurers' and uninsured patients between 1 and 10 are shown as **<11**, and a second small
-count is hidden with them where a total would otherwise give the first away. Hospice procedures are left out for
-members whose specialty is not Hospice.
+count is hidden with them where a total would otherwise give the first away.
 """
 
 

@@ -20,7 +20,7 @@ HELP = """
 least one procedure of that specialty. Monthly counts are distinct members within each month, so a member seen in
 three months counts in each of them (the total above counts them once). **Claim cost** and **payer coverage** come
 from the encounters; **procedure cost** is the sum of the procedures' base costs. Specialties group procedure codes
-into clinical areas (see the README); hospice data is only shown to members whose specialty is Hospice.
+into clinical areas; you can pick any specialty your access includes.
 """
 
 
