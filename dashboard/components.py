@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.theme import GRAPH_CONFIG
+from dashboard.theme import GRAPH_CONFIG, MAP_CONFIG
 
 
 def page_header(title: str, scope_id: str, scope_text: str, lead: str) -> html.Div:
@@ -49,8 +49,10 @@ def download_links(id_prefix: str, label: str = "Download") -> html.Div:
 
 
 def chart_card(title: str, graph_id: str, help_text: str | None = None, downloads=None,
-               scroll: bool = False, height: int | None = None) -> dbc.Card:
-    chart = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"} if height else None)
+               scroll: bool = False, height: int | None = None, is_map: bool = False) -> dbc.Card:
+    # Never pass style=None to dcc.Graph: its resize code reads style.height and the page re-renders in a loop.
+    chart = dcc.Graph(id=graph_id, config=MAP_CONFIG if is_map else GRAPH_CONFIG,
+                      **({"style": {"height": f"{height}px"}} if height else {}))
     body = [
         html.Div([
             html.Div(title, className="pag-card-title"),
@@ -66,8 +68,8 @@ def loading(child) -> dcc.Loading:
     return dcc.Loading(child, type="default", delay_show=150)
 
 
-def graph(graph_id: str, figure: dict | None = None) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG)
+def graph(graph_id: str, figure: dict | None = None, is_map: bool = False) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=figure, config=MAP_CONFIG if is_map else GRAPH_CONFIG)
 
 
 def help_block(title: str, markdown: str) -> dbc.Accordion:

@@ -22,7 +22,15 @@ GROUP_LABELS = {
 SEQUENTIAL = [[0.0, "#e8f1f8"], [0.5, "#6fa8d6"], [1.0, PRIMARY]]
 DIVERGING = [[0.0, "#2166ac"], [0.5, "#f7f7f7"], [1.0, "#b2182b"]]
 
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "responsive": True}
+# No mode bar on charts (their data comes with CSV/Excel downloads); maps keep it for zooming.
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+MAP_CONFIG = {"displaylogo": False, "scrollZoom": True, "responsive": True,
+              "modeBarButtonsToRemove": ["lasso2d", "select2d", "toImage"]}
+
+
+def short(label: str, limit: int = 42) -> str:
+    """Axis labels stay readable; the full name is in the hover text."""
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
 def base_layout(**overrides) -> dict:

@@ -73,7 +73,7 @@ def client_controls(prefix: str, default_start: date, default_end: date, own_spe
             dbc.Label("Client", html_for=f"{prefix}-payer", className="small mb-1"),
             dcc.Dropdown(id=f"{prefix}-payer", options=[{"label": name, "value": name} for name in payers],
                          value=payer, clearable=False),
-        ], md=3, style=None if senior else {"display": "none"}),
+        ], md=3, **({} if senior else {"style": {"display": "none"}})),
         dbc.Col([
             dbc.Label("Specialty" if not senior else "Specialty (preview as a member of it)",
                       html_for=f"{prefix}-specialty", className="small mb-1"),

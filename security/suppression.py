@@ -2,8 +2,10 @@
 
 A patient count that includes patients the viewer may not see at row level is hidden when it is between 1 and
 MIN_CELL_SIZE - 1. Hiding one cell is not enough when a total of its group can be computed from what is shown (a
-published total, or the other cells plus a known total): the smallest other non-zero cell of that group is hidden
-too, repeated until no group has exactly one hidden cell. Zero is shown: "nobody" identifies nobody.
+published total, or the other cells plus a known total): the smallest other non-zero sensitive cell of that group is
+hidden too, repeated until no group has exactly one hidden cell. Complementary cells are only chosen among sensitive
+cells: hiding a count the viewer can compute from its own rows would protect nothing. Zero is shown: "nobody"
+identifies nobody.
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ def suppress(
     if isinstance(sensitive, pd.Series):
         sensitive = sensitive.reset_index(drop=True)
     mask = primary_mask(pd.Series(counts), min_cell_size, sensitive).to_numpy(dtype=bool).copy()
+    eligible = (pd.Series(sensitive, index=out.index) if not isinstance(sensitive, pd.Series)
+                else sensitive).to_numpy(dtype=bool)
     groups = [list(group) for group in groups]
     # Positions of the cells of every group, computed once.
     members_of = [positions for group in groups
@@ -48,9 +52,9 @@ def suppress(
             hidden = mask[positions]
             if hidden.sum() != 1:
                 continue
-            candidates = [p for p in positions if not mask[p] and counts[p] > 0]
+            candidates = [p for p in positions if not mask[p] and eligible[p] and counts[p] > 0]
             if not candidates:
-                continue  # the only other cells are zeros: nothing left to combine the hidden one with
+                continue  # no other sensitive non-zero cell: nothing left to combine the hidden one with
             mask[min(candidates, key=lambda p: (counts[p], p))] = True
             changed = True
     mask = pd.Series(mask, index=out.index)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.theme import ACCENT, GROUP_COLOURS, GROUP_LABELS, PRIMARY, base_layout, empty_figure
+from dashboard.theme import ACCENT, GROUP_COLOURS, GROUP_LABELS, PRIMARY, base_layout, empty_figure, short
 from security.suppression import display
 
 ROW_HEIGHT = 22
@@ -15,12 +15,14 @@ def _bar_height(rows: int) -> int:
 
 
 def _hover_data(summary: pd.DataFrame) -> list[list]:
-    return summary[["procedures_performed", "total_cost", "average_cost", "patients", "procedure_code"]].values.tolist()
+    return summary[["procedures_performed", "total_cost", "average_cost", "patients", "procedure_code",
+                    "procedure"]].values.tolist()
 
 
 HOVER = (
-    "<b>%{y}</b><br>Code %{customdata[4]}<br>Performed: %{customdata[0]:,}<br>Total cost: $%{customdata[1]:,.2f}"
-    "<br>Average cost: $%{customdata[2]:,.2f}<br>Distinct patients: %{customdata[3]:,}<extra></extra>"
+    "<b>%{customdata[5]}</b><br>Code %{customdata[4]}<br>Performed: %{customdata[0]:,}"
+    "<br>Total cost: $%{customdata[1]:,.2f}<br>Average cost: $%{customdata[2]:,.2f}"
+    "<br>Distinct patients: %{customdata[3]:,}<extra></extra>"
 )
 
 
@@ -31,14 +33,14 @@ def cost_bars(summary: pd.DataFrame) -> dict:
     return {
         "data": [{
             "type": "bar", "orientation": "h", "x": summary["total_cost"].tolist(),
-            "y": summary["procedure"].tolist(), "customdata": _hover_data(summary), "hovertemplate": HOVER,
+            "y": [short(name) for name in summary["procedure"]], "customdata": _hover_data(summary),
+            "hovertemplate": HOVER,
             "marker": {"color": PRIMARY}, "name": "Total cost",
         }],
         "layout": base_layout(
             height=_bar_height(len(summary)), showlegend=False,
             yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
-            xaxis={"title": {"text": "Total procedure cost (USD)"}, "tickprefix": "$", "gridcolor": "#e9ecef",
-                   "side": "top"},
+            xaxis={"tickprefix": "$", "gridcolor": "#e9ecef", "side": "top"},
             margin={"l": 10, "r": 20, "t": 40, "b": 20},
         ),
     }
@@ -51,13 +53,13 @@ def frequency_bars(by_frequency: pd.DataFrame) -> dict:
     return {
         "data": [{
             "type": "bar", "orientation": "h", "x": by_frequency["procedures_performed"].tolist(),
-            "y": by_frequency["procedure"].tolist(), "customdata": _hover_data(by_frequency),
+            "y": [short(name) for name in by_frequency["procedure"]], "customdata": _hover_data(by_frequency),
             "hovertemplate": HOVER, "marker": {"color": ACCENT}, "name": "Times performed",
         }],
         "layout": base_layout(
             height=_bar_height(len(by_frequency)), showlegend=False,
             yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
-            xaxis={"title": {"text": "Times performed"}, "gridcolor": "#e9ecef", "side": "top"},
+            xaxis={"gridcolor": "#e9ecef", "side": "top"},
             margin={"l": 10, "r": 20, "t": 40, "b": 20},
         ),
     }
@@ -88,7 +90,7 @@ def shared_bars(by_code: pd.DataFrame, min_cell_size: int) -> dict:
     if by_code.empty:
         return empty_figure("No procedures in this selection")
     order = by_code.drop_duplicates("procedure_code").sort_values("rank")
-    labels = [f"{rank}. {name}" for rank, name in zip(order["rank"], order["procedure"])]
+    labels = [f"{rank}. {short(name, 38)}" for rank, name in zip(order["rank"], order["procedure"])]
     frame = by_code.merge(order[["procedure_code"]].assign(label=labels), on="procedure_code")
     traces = _group_traces(frame, "label", labels, min_cell_size)
     return {

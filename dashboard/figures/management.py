@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dashboard.theme import ACCENT, DANGER, DIVERGING, MUTED, PRIMARY, WARNING, base_layout, empty_figure
+from dashboard.theme import ACCENT, DANGER, DIVERGING, MUTED, PRIMARY, WARNING, base_layout, empty_figure, short
 from data_access.management import ALL_CLIENTS
 from security.suppression import display
 
@@ -89,13 +89,15 @@ def residual_heatmap(matrix: dict | None) -> dict:
     limit = max([abs(v) for row in z for v in row if v is not None] or [1])
     return {
         "data": [{
-            "type": "heatmap", "z": z, "x": matrix["procedures"], "y": matrix["areas"], "colorscale": DIVERGING,
+            "type": "heatmap", "z": z, "x": [short(name, 32) for name in matrix["procedures"]], "y": matrix["areas"],
+            "customdata": [matrix["procedures"]] * len(matrix["areas"]), "colorscale": DIVERGING,
             "zmin": -limit, "zmax": limit, "zmid": 0, "xgap": 1, "ygap": 1,
             "colorbar": {"title": {"text": "Std. residual"}},
-            "hovertemplate": "%{y} × %{x}<br>Standardized residual: %{z:.2f}<extra></extra>",
+            "hovertemplate": "%{y} × %{customdata}<br>Standardized residual: %{z:.2f}<extra></extra>",
         }],
-        "layout": base_layout(height=max(360, 80 + 28 * len(matrix["areas"])),
-                              xaxis={"tickangle": -40, "automargin": True}, yaxis={"automargin": True},
+        "layout": base_layout(height=max(440, 240 + 34 * len(matrix["areas"])),
+                              xaxis={"tickangle": -40, "automargin": True, "gridcolor": "rgba(0,0,0,0)"},
+                              yaxis={"automargin": True, "gridcolor": "rgba(0,0,0,0)"},
                               margin={"l": 10, "r": 10, "t": 10, "b": 10}),
     }
 

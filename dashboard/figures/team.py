@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure
+from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, short
 
 
 def monthly_helped(helped: pd.DataFrame) -> dict:
@@ -26,8 +26,8 @@ def monthly_helped(helped: pd.DataFrame) -> dict:
             yaxis={"title": {"text": "Members helped"}, "gridcolor": "#e9ecef", "rangemode": "tozero"},
             yaxis2={"title": {"text": "Encounters"}, "overlaying": "y", "side": "right", "showgrid": False,
                     "rangemode": "tozero"},
-            legend={"orientation": "h", "y": 1.08, "x": 0},
-            margin={"l": 10, "r": 10, "t": 30, "b": 60},
+            legend={"orientation": "h", "y": 1.1, "x": 0},
+            margin={"l": 60, "r": 60, "t": 30, "b": 60},
         ),
     }
 
@@ -57,10 +57,10 @@ def ranked_procedures(by_frequency: pd.DataFrame, limit: int = 25) -> dict:
     top = by_frequency.head(limit)
     return {
         "data": [{
-            "type": "bar", "orientation": "h", "y": top["procedure"].tolist(),
+            "type": "bar", "orientation": "h", "y": [short(name) for name in top["procedure"]],
             "x": top["procedures_performed"].tolist(), "marker": {"color": PRIMARY},
-            "customdata": top[["patients", "total_cost"]].values.tolist(),
-            "hovertemplate": "<b>%{y}</b><br>Performed: %{x:,}<br>Patients: %{customdata[0]:,}"
+            "customdata": top[["patients", "total_cost", "procedure"]].values.tolist(),
+            "hovertemplate": "<b>%{customdata[2]}</b><br>Performed: %{x:,}<br>Patients: %{customdata[0]:,}"
                              "<br>Total cost: $%{customdata[1]:,.2f}<extra></extra>",
         }],
         "layout": base_layout(height=max(240, 50 + 22 * len(top)), showlegend=False,

@@ -75,7 +75,8 @@ def layout(**_query):
         html.H2("1. Clients' patients by area", className="h5"),
         C.help_block("How to read this", AREA_HELP),
         dbc.Row([
-            dbc.Col(C.chart_card("Map", "management-area-map", None, C.download_links("management-area")), lg=6,
+            dbc.Col(C.chart_card("Map", "management-area-map", None, C.download_links("management-area"),
+                                 is_map=True), lg=6,
                     className="mb-3"),
             dbc.Col(C.chart_card("Ranked areas (top 25)", "management-area-bars", None), lg=6, className="mb-3"),
         ]),
@@ -93,7 +94,8 @@ def layout(**_query):
                                                                       className="small text-secondary"))]),
                  className="shadow-sm mb-3"),
         dbc.Row([
-            dbc.Col(C.chart_card("Map", "management-prox-map", None, C.download_links("management-prox")), lg=7,
+            dbc.Col(C.chart_card("Map", "management-prox-map", None, C.download_links("management-prox"),
+                                 is_map=True), lg=7,
                     className="mb-3"),
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.Div("Clusters", className="pag-card-title"),

@@ -75,7 +75,7 @@ def _hospital_card(hospitals: list[dict], map_style: str):
             html.Div(f"{hospital['members']:,} members helped · {hospital['encounters']:,} encounters · "
                      f"{hospital['procedures']:,} procedures in the selected dates", className="small mb-2"),
         ]))
-    blocks.append(C.graph("team-hospital-map", F.hospital_map(hospitals, map_style)))
+    blocks.append(C.graph("team-hospital-map", F.hospital_map(hospitals, map_style), is_map=True))
     return blocks
 
 

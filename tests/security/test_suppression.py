@@ -46,3 +46,12 @@ def test_no_group_is_left_with_exactly_one_hidden_cell_when_partners_exist():
 def test_display():
     assert display(5, True, 11) == "<11"
     assert display(1234, False, 11) == "1,234"
+
+
+def test_complementary_cells_are_never_the_viewers_own_counts():
+    frame = pd.DataFrame({"group": ["own", "other", "none"], "patients": [3, 5, 40]})
+    out = suppress(frame, "patients", 11, sensitive=frame["group"] != "own")
+    assert out["suppressed"].tolist() == [False, True, False]
+    grouped = suppress(frame.assign(code="c"), "patients", 11, sensitive=frame["group"] != "own", groups=[["code"]])
+    # "own" (3) is smaller but the viewer knows it already; the partner is the other sensitive cell
+    assert grouped["suppressed"].tolist() == [False, True, True]
