@@ -45,6 +45,13 @@ def list_extracts():
     ])
 
 
+@bp.get("/api/openapi.json")
+def openapi():
+    from dashboard.openapi import spec_for
+
+    return jsonify(spec_for(current_user.role))
+
+
 @bp.get("/api/extracts/<name>")
 def download(name: str):
     args = request.args

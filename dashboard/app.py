@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from dashboard import cli
 
     cli.init_app(server)
-    login_manager.init_app(server)
+    # No template context processor: it would load the user (a database query) while rendering an error page.
+    login_manager.init_app(server, add_context_processor=False)
     server.register_blueprint(auth_bp)
     from dashboard.api import bp as api_bp
 

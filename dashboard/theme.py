@@ -33,6 +33,17 @@ def short(label: str, limit: int = 42) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
+def short_labels(labels, limit: int = 42) -> list[str]:
+    """`short` for a whole axis, keeping labels distinct: Plotly draws equal category labels on one row, so a
+    label whose shortened form collides with another's keeps its full text."""
+    labels = list(labels)
+    shortened = [short(label, limit) for label in labels]
+    counts: dict[str, int] = {}
+    for label in shortened:
+        counts[label] = counts.get(label, 0) + 1
+    return [full if counts[cut] > 1 else cut for full, cut in zip(labels, shortened)]
+
+
 def base_layout(**overrides) -> dict:
     layout = {
         "font": {"family": FONT, "size": 12, "color": "#212529"},

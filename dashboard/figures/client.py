@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.theme import ACCENT, GROUP_COLOURS, GROUP_LABELS, PRIMARY, base_layout, empty_figure, short
+from dashboard.theme import ACCENT, GROUP_COLOURS, GROUP_LABELS, PRIMARY, base_layout, empty_figure, short, short_labels
 from security.suppression import display
 
 ROW_HEIGHT = 22
@@ -33,7 +33,7 @@ def cost_bars(summary: pd.DataFrame) -> dict:
     return {
         "data": [{
             "type": "bar", "orientation": "h", "x": summary["total_cost"].tolist(),
-            "y": [short(name) for name in summary["procedure"]], "customdata": _hover_data(summary),
+            "y": short_labels(summary["procedure"]), "customdata": _hover_data(summary),
             "hovertemplate": HOVER,
             "marker": {"color": PRIMARY}, "name": "Total cost",
         }],
@@ -53,7 +53,7 @@ def frequency_bars(by_frequency: pd.DataFrame) -> dict:
     return {
         "data": [{
             "type": "bar", "orientation": "h", "x": by_frequency["procedures_performed"].tolist(),
-            "y": [short(name) for name in by_frequency["procedure"]], "customdata": _hover_data(by_frequency),
+            "y": short_labels(by_frequency["procedure"]), "customdata": _hover_data(by_frequency),
             "hovertemplate": HOVER, "marker": {"color": ACCENT}, "name": "Times performed",
         }],
         "layout": base_layout(

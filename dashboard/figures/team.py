@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, short
+from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, short_labels
 
 
 def monthly_helped(helped: pd.DataFrame) -> dict:
@@ -57,7 +57,7 @@ def ranked_procedures(by_frequency: pd.DataFrame, limit: int = 25) -> dict:
     top = by_frequency.head(limit)
     return {
         "data": [{
-            "type": "bar", "orientation": "h", "y": [short(name) for name in top["procedure"]],
+            "type": "bar", "orientation": "h", "y": short_labels(top["procedure"]),
             "x": top["procedures_performed"].tolist(), "marker": {"color": PRIMARY},
             "customdata": top[["patients", "total_cost", "procedure"]].values.tolist(),
             "hovertemplate": "<b>%{customdata[2]}</b><br>Performed: %{x:,}<br>Patients: %{customdata[0]:,}"
