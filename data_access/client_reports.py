@@ -243,10 +243,23 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
     """Per month: members helped (distinct within the month), encounters, procedures, cost (the `patients-helped`
     extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
     e, p = encounters, procedures
-    enc = {row[0]: row[1:] for row in wh.read(
-        select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
-               func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-        .where(*encounter_filters(wh, scope, window)).group_by(e.c.month))}
+    if scope.specialty is None:
+        enc_query = (
+            select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
+                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+            .where(*encounter_filters(wh, scope, window)).group_by(e.c.month))
+    else:
+        # With a specialty, an encounter counts in each month in which it holds a procedure of the specialty
+        # (the month of the procedure, as the KPIs count it), not in the month it started.
+        held = (select(p.c.month, p.c.encounter_sk).where(*procedure_filters(wh, scope, window)).distinct()
+                .subquery())
+        enc_query = (
+            select(held.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
+                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+            .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
+    enc = {row[0]: row[1:] for row in wh.read(enc_query)}
     proc = {row[0]: row[1:] for row in wh.read(
         select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
                func.coalesce(func.sum(p.c.base_cost), 0.0))

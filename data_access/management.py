@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import distinct, func, literal, select, union_all
+from sqlalchemy import distinct, func, select
 
 from data_access.catalog import code_names, payer_keys
 from data_access.geo import EARTH_RADIUS_M, hex_cells, hex_centres
@@ -38,52 +38,68 @@ def _frame(rows, columns) -> pd.DataFrame:
 
 @scoped_query(Audience.INTERNAL)
 def patients_by_area(wh: Warehouse, scope: Scope, window: Window, area_level: str = "city") -> pd.DataFrame:
-    """Distinct patients reached by each client's encounters (and by either client), per area of residence."""
+    """Distinct patients reached by each client's encounters in the window (and by either client), per area of
+    residence, with those encounters and the clients' procedures of the window (each by its own START day)."""
     area = AREA_COLUMNS[area_level]
     clients = _client_sks(wh, scope)
+    names = {sk: name for name, sk in clients.items()}
     e, p, pt = encounters, procedures, patients
-    in_window = [e.c.service_date >= window.start, e.c.service_date <= window.end]
-    parts = []
-    for name, sk in list(clients.items()) + [(ALL_CLIENTS, None)]:
-        payer_clause = e.c.payer_sk == sk if sk is not None else e.c.payer_sk.in_(list(clients.values()))
-        proc_counts = (
-            select(p.c.encounter_sk, func.count().label("n")).group_by(p.c.encounter_sk).subquery()
-        )
-        parts.append(
-            select(literal(name).label("client"), area.label("area"), func.count(distinct(e.c.patient_sk)),
-                   func.count(), func.coalesce(func.sum(proc_counts.c.n), 0))
-            .select_from(e.join(pt, pt.c.patient_sk == e.c.patient_sk)
-                         .outerjoin(proc_counts, proc_counts.c.encounter_sk == e.c.encounter_sk))
-            .where(payer_clause, *in_window)
-            .group_by(area)
-        )
-    rows = wh.read(union_all(*parts))
-    frame = _frame(rows, ["client", "area", "patients", "encounters", "procedures"])
-    frame["area"] = frame["area"].fillna(UNKNOWN_AREA)
-    frame = frame.groupby(["client", "area"], as_index=False).sum()
+    reached = [e.c.payer_sk.in_(list(clients.values())), e.c.service_date >= window.start,
+               e.c.service_date <= window.end]
+    by_client = _frame(wh.read(
+        select(e.c.payer_sk, area, func.count(distinct(e.c.patient_sk)), func.count())
+        .select_from(e.join(pt, pt.c.patient_sk == e.c.patient_sk)).where(*reached).group_by(e.c.payer_sk, area)
+    ), ["payer_sk", "area", "patients", "encounters"])
+    either = _frame(wh.read(
+        select(area, func.count(distinct(e.c.patient_sk)), func.count())
+        .select_from(e.join(pt, pt.c.patient_sk == e.c.patient_sk)).where(*reached).group_by(area)
+    ), ["area", "patients", "encounters"])
+    performed = _frame(wh.read(
+        select(p.c.payer_sk, area, func.count())
+        .select_from(p.join(pt, pt.c.patient_sk == p.c.patient_sk))
+        .where(p.c.payer_sk.in_(list(clients.values())), p.c.service_date >= window.start,
+               p.c.service_date <= window.end)
+        .group_by(p.c.payer_sk, area)
+    ), ["payer_sk", "area", "procedures"])
+    for frame in (by_client, either, performed):
+        frame["area"] = frame["area"].fillna(UNKNOWN_AREA)
+    by_client["client"] = by_client.pop("payer_sk").map(names)
+    performed["client"] = performed.pop("payer_sk").map(names)
+    either["client"] = ALL_CLIENTS
+    performed = pd.concat([performed, performed.groupby("area", as_index=False)["procedures"].sum()
+                          .assign(client=ALL_CLIENTS)])
+    frame = pd.concat([by_client, either]).merge(performed, on=["client", "area"], how="outer")
+    frame = frame.groupby(["client", "area"], as_index=False)[["patients", "encounters", "procedures"]].sum()
     frame.insert(0, "area_level", area_level)
+
+    # A count is sensitive when it includes patients of an aggregate payer: an aggregate client's cells, and the
+    # "All clients" cells of areas where an aggregate client has patients.
     aggregate_clients = {name for name in clients if name in scope.aggregate_payers}
-    # A count is sensitive when it includes patients of an aggregate payer: that client's rows, and "All clients".
-    sensitive = frame["client"].isin(aggregate_clients | {ALL_CLIENTS}) if aggregate_clients else False
+    in_aggregate = frame[frame["client"].isin(aggregate_clients) & (frame["patients"] > 0)]["area"]
+    sensitive = frame["client"].isin(aggregate_clients) | (
+        (frame["client"] == ALL_CLIENTS) & frame["area"].isin(set(in_aggregate)))
     out = suppress(frame, "patients", scope.min_cell_size, sensitive=sensitive, groups=[["client"], ["area"]])
     for column in ("encounters", "procedures"):  # small activity counts would bound a hidden patient count
         out[column] = out[column].astype("Int64").mask(out["suppressed"])
     order = {name: index for index, name in enumerate([*clients, ALL_CLIENTS])}
-    out = out.sort_values(["client", "patients", "area"], key=lambda col: col.map(order) if col.name == "client"
-                          else col, ascending=[True, False, True], na_position="last")
+    out = out.assign(_order=out["client"].map(order), _sort=out["patients"].astype("Float64").fillna(-1))
+    out = out.sort_values(["_order", "_sort", "area"], ascending=[True, False, True])
     return out[["area_level", "area", "client", "patients", "encounters", "procedures", "suppressed"]]\
         .reset_index(drop=True)
 
 
 @scoped_query(Audience.INTERNAL)
 def area_centres(wh: Warehouse, scope: Scope, area_level: str = "city") -> pd.DataFrame:
-    """Mean coordinates of every area (over all its residents): where an area's aggregated mark is drawn."""
+    """Where an area's aggregated mark is drawn: the mean coordinates of its residents, rounded, and only for
+    areas with at least MIN_CELL_SIZE residents (the centre of a tiny area would sit on somebody's home)."""
     area = AREA_COLUMNS[area_level]
     pt = patients
-    rows = wh.read(select(area, func.avg(pt.c.lat), func.avg(pt.c.lon)).group_by(area))
-    frame = _frame(rows, ["area", "lat", "lon"])
+    rows = wh.read(select(area, func.avg(pt.c.lat), func.avg(pt.c.lon), func.count()).group_by(area))
+    frame = _frame(rows, ["area", "lat", "lon", "residents"])
     frame["area"] = frame["area"].fillna(UNKNOWN_AREA)
-    return frame.groupby("area", as_index=False).mean()
+    frame = frame[(frame["residents"] >= scope.min_cell_size) & (frame["area"] != UNKNOWN_AREA)]
+    return frame.assign(lat=frame["lat"].round(3), lon=frame["lon"].round(3))[["area", "lat", "lon"]]\
+        .reset_index(drop=True)
 
 
 @scoped_query(Audience.INTERNAL)

@@ -206,7 +206,8 @@ def client_scope(account, *, client: str | None = None, specialty: str | None = 
         if known_specialties is not None and specialty not in set(known_specialties):
             raise BadRequest(f"unknown specialty {specialty!r}")
         if specialty == HOSPICE and not hospice_visible:
-            raise deny("hospice data is only for members whose specialty is Hospice", specialty=specialty)
+            # Worded without naming the specialty: the refusal itself must not describe what is hidden.
+            raise deny("this specialty is outside your access", specialty=specialty)
     return Scope(
         viewer=account.username, role=role, audience=Audience.CLIENT, payer=payer, specialty=specialty,
         hospice_visible=hospice_visible, min_cell_size=settings.min_cell_size, preview=preview,

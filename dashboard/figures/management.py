@@ -47,29 +47,33 @@ def area_bars(by_area: pd.DataFrame, min_cell_size: int, limit: int = 25) -> dic
 
 def area_map(by_area: pd.DataFrame, centres: pd.DataFrame, points: pd.DataFrame, min_cell_size: int,
              map_style: str) -> dict:
-    """Area bubbles (all clients together, aggregated) and, on top, individual points of patients of `detail`
-    client payers only."""
+    """Area bubbles (all clients together, aggregated; only areas large enough to have a centre) and, on top,
+    individual points of patients of `detail` client payers only."""
     totals = by_area[by_area["client"] == ALL_CLIENTS]
     merged = totals.merge(centres, on="area", how="inner").dropna(subset=["lat", "lon"])
-    if merged.empty:
-        return empty_figure("No client patients with a known area in this selection")
-    counts = merged["patients"].astype("Float64").fillna(min_cell_size / 2).astype(float)
-    labels = [display(v, s, min_cell_size) for v, s in zip(merged["patients"], merged["suppressed"])]
-    traces = [{
-        "type": "scattermap", "lat": merged["lat"].tolist(), "lon": merged["lon"].tolist(), "mode": "markers",
-        "name": "Patients per area (all clients)",
-        "marker": {"size": (8 + 40 * np.sqrt(counts / max(counts.max(), 1))).round(1).tolist(), "color": PRIMARY,
-                   "opacity": 0.55},
-        "text": [f"{area}: {label} patients" for area, label in zip(merged["area"], labels)],
-        "hovertemplate": "%{text}<extra></extra>",
-    }]
+    traces = []
+    if not merged.empty:
+        counts = merged["patients"].astype("Float64").fillna(min_cell_size / 2).astype(float)
+        labels = [display(v, s, min_cell_size) for v, s in zip(merged["patients"], merged["suppressed"])]
+        traces.append({
+            "type": "scattermap", "lat": merged["lat"].tolist(), "lon": merged["lon"].tolist(), "mode": "markers",
+            "name": "Patients per area (all clients)",
+            "marker": {"size": (8 + 40 * np.sqrt(counts / max(counts.max(), 1))).round(1).tolist(),
+                       "color": PRIMARY, "opacity": 0.55},
+            "text": [f"{area}: {label} patients" for area, label in zip(merged["area"], labels)],
+            "hovertemplate": "%{text}<extra></extra>",
+        })
     if not points.empty:
         traces.append({
             "type": "scattermap", "lat": points["lat"].round(4).tolist(), "lon": points["lon"].round(4).tolist(),
             "mode": "markers", "name": "Patients of detail-visibility clients",
             "marker": {"size": 4, "color": WARNING, "opacity": 0.8}, "hoverinfo": "skip",
         })
-    return _map_layout(traces, merged["lat"].mean(), merged["lon"].mean(), map_style, zoom=9.5)
+    if not traces:
+        return empty_figure("No client patients with a known area in this selection")
+    lats = [value for trace in traces for value in trace["lat"]]
+    lons = [value for trace in traces for value in trace["lon"]]
+    return _map_layout(traces, float(np.mean(lats)), float(np.mean(lons)), map_style, zoom=9.5)
 
 
 def _map_layout(traces: list, lat: float, lon: float, map_style: str, zoom: float = 10) -> dict:
@@ -127,10 +131,11 @@ def proximity_map(clusters: pd.DataFrame, client_hexes: pd.DataFrame, detail_poi
         sizes = located["non_client_patients"].astype("Float64").fillna(min_cell_size / 2).astype(float)
         traces.append({
             "type": "scattermap", "lat": located["centroid_lat"].astype(float).tolist(),
-            "lon": located["centroid_lon"].astype(float).tolist(), "mode": "markers+text",
+            "lon": located["centroid_lon"].astype(float).tolist(), "mode": "markers",
             "name": "Non-client clusters", "marker": {"size": (14 + 4 * np.sqrt(sizes)).round(1).tolist(),
                                                        "color": DANGER, "opacity": 0.75},
-            "text": [str(int(v)) for v in located["cluster_id"]], "textfont": {"color": "white", "size": 10},
+            # no text labels on the map: they need glyphs from a font server the CSP does not allow
+            "text": [str(int(v)) for v in located["cluster_id"]],
             "customdata": [[display(n, s, min_cell_size), c] for n, s, c in zip(
                 located["non_client_patients"], located["suppressed"], located["top_procedures"])],
             "hovertemplate": "Cluster %{text}<br>Non-client patients: %{customdata[0]}<br>%{customdata[1]}"

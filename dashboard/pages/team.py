@@ -63,6 +63,10 @@ def layout(**_query):
     ])
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _hospital_card(hospitals: list[dict], map_style: str):
     if not hospitals:
         return html.P("No encounters of your members in this selection.", className="text-secondary")
@@ -72,8 +76,8 @@ def _hospital_card(hospitals: list[dict], map_style: str):
             html.Div(hospital["name"].title(), className="fw-semibold", id="team-hospital-name"),
             html.Div(f"{hospital['address'].title()}, {hospital['city'].title()}, {hospital['state']} "
                      f"{hospital['zip']}", className="small text-secondary mb-2"),
-            html.Div(f"{hospital['members']:,} members helped · {hospital['encounters']:,} encounters · "
-                     f"{hospital['procedures']:,} procedures in the selected dates", className="small mb-2"),
+            html.Div(f"{plural(hospital['members'], 'member')} helped · {plural(hospital['encounters'], 'encounter')}"
+                     f" · {plural(hospital['procedures'], 'procedure')} in the selected dates", className="small mb-2"),
         ]))
     blocks.append(C.graph("team-hospital-map", F.hospital_map(hospitals, map_style), is_map=True))
     return blocks

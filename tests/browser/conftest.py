@@ -49,6 +49,7 @@ def browser(chrome, live_app):
     """A fresh browser session (cookies cleared) and a `login(username)` helper."""
     base, app = live_app
     chrome.delete_all_cookies()
+    chrome.get_log("browser")  # drain what earlier tests left in the console log
 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
