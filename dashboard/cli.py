@@ -47,7 +47,8 @@ def init_app(app: Flask) -> None:
                   help="Folder with the five CSVs (default: MAT_INPUT_DIR, else input/).")
     @click.option("--source", type=click.Choice(["real", "demo"]), default="real", help="Label shown in the app.")
     @click.option("--force", is_flag=True, help="Reload even if the files are unchanged.")
-    def load_data(input_dir: Path | None, source: str, force: bool):
+    @click.option("--no-warm", is_flag=True, help="Do not precompute the pages' default views after loading.")
+    def load_data(input_dir: Path | None, source: str, force: bool, no_warm: bool = False):
         """Validate the five CSVs and load them into the warehouse in one transaction."""
         state = _state()
         input_dir = input_dir or state.settings.input_dir
@@ -83,6 +84,20 @@ def init_app(app: Flask) -> None:
         click.echo(f"Loaded data version {result.version_id} in {result.seconds:.1f} s:")
         for table, count in result.counts.items():
             click.echo(f"  {table:<28}{count:>12,}")
+        if not no_warm:
+            warm_views(state)
+
+    def warm_views(state):
+        from dashboard.warm import warm
+
+        views, seconds = warm(state)
+        click.echo(f"Precomputed {views} default views in {seconds:.1f} s (served to every worker from the "
+                   "warehouse).")
+
+    @app.cli.command("warm-cache")
+    def warm_cache():
+        """Precompute the pages' default views for the current data (load-data does this itself)."""
+        warm_views(_state())
 
     @app.cli.command("demo-data")
     @click.option("--patients", type=click.IntRange(10, 2_000_000), required=True)
@@ -190,9 +205,9 @@ def init_app(app: Flask) -> None:
         input_dir = state.settings.input_dir
         ctx = click.get_current_context()
         if has_input(input_dir):
-            ctx.invoke(load_data, input_dir=input_dir, source="real", force=False)
+            ctx.invoke(load_data, input_dir=input_dir, source="real", force=False, no_warm=False)
             return
         if not has_input(demo_dir):
             click.echo(f"No CSVs in {input_dir}: generating a 1,000-patient demo set in {demo_dir}")
             ctx.invoke(demo_data, patients=1000, seed=0, out_dir=demo_dir)
-        ctx.invoke(load_data, input_dir=demo_dir, source="demo", force=False)
+        ctx.invoke(load_data, input_dir=demo_dir, source="demo", force=False, no_warm=False)

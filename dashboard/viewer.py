@@ -47,8 +47,11 @@ def data_range() -> tuple[date, date]:
 
 
 def last_twelve_months() -> tuple[date, date]:
+    return last_twelve_months_of(*data_range())
+
+
+def last_twelve_months_of(first: date, last: date) -> tuple[date, date]:
     """The default window of the team page: the 365 days up to the last date in the data."""
-    first, last = data_range()
     return max(first, last - timedelta(days=364)), last
 
 

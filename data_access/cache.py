@@ -17,8 +17,12 @@ log = logging.getLogger("pag.cache")
 
 
 class MemoryCache:
-    def __init__(self, max_entries: int = 2048):
+    """An LRU of pickled values bounded by total size, so that a few large extracts cannot grow a worker."""
+
+    def __init__(self, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._size = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -30,15 +34,20 @@ class MemoryCache:
             return value
 
     def set(self, key: str, value: bytes, ttl: int) -> None:
+        if len(value) > self.max_bytes // 4:
+            return  # too big to keep: recomputing it is cheaper than evicting everything else
         with self._lock:
+            old = self._items.pop(key, None)
+            self._size += len(value) - (len(old) if old is not None else 0)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            while len(self._items) > self.max_entries or self._size > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self._size -= len(evicted)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._size = 0
 
 
 class QueryCache:

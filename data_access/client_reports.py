@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import String, case, cast, distinct, func, literal, select, union_all
 
 from data_access.catalog import code_names, organization_rows, payer_keys
 from data_access.definitions import NO_INSURANCE
@@ -124,33 +124,36 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     clauses = [p.c.code.in_(codes), p.c.service_date >= window.start, p.c.service_date <= window.end]
     if not scope.hospice_visible:
         clauses.append(p.c.is_hospice.is_(False))
-    pairs = wh.read(
-        select(p.c.patient_sk, p.c.code, func.min(category)).where(*clauses).group_by(p.c.patient_sk, p.c.code)
+    # Aggregated in SQL, in one statement over a materialised set of (patient, procedure) pairs: at 100x the pairs
+    # run to millions of rows, which must neither travel to Python nor be computed twice.
+    pairs = (select(p.c.patient_sk, p.c.code, func.min(category).label("category")).where(*clauses)
+             .group_by(p.c.patient_sk, p.c.code).cte("pairs").prefix_with("MATERIALIZED"))
+    per_patient = (
+        select(func.min(pairs.c.category).label("best"),
+               func.sum(case((pairs.c.category == 0, 1), else_=0)).label("client_codes"),
+               func.count().label("all_codes"))
+        .group_by(pairs.c.patient_sk).subquery()
     )
-    pair_frame = _frame(pairs, ["patient_sk", "procedure_code", "category"])
-    pair_frame["patient_group"] = pair_frame["category"].map(dict(enumerate(GROUPS)))
-
-    counts = pair_frame.groupby(["procedure_code", "patient_group"]).size()
+    had = case((per_patient.c.best == 0, per_patient.c.client_codes), else_=per_patient.c.all_codes)
+    both = union_all(
+        select(literal("code").label("kind"), pairs.c.code.label("key"), pairs.c.category.label("category"),
+               func.count().label("n")).group_by(pairs.c.code, pairs.c.category),
+        select(literal("had"), cast(had, String), per_patient.c.best, func.count()).group_by(per_patient.c.best, had),
+    )
+    counts, dist_counts = {}, {}
+    for kind, key, cat, n in wh.read(both):
+        if kind == "code":
+            counts[(key, GROUPS[cat])] = n
+        else:
+            dist_counts[(int(key), GROUPS[cat])] = n
     rank = {code: index + 1 for index, code in enumerate(codes)}
     names = dict(zip(chosen["procedure_code"], chosen["procedure"]))
-    records = [
+    raw_by_code = pd.DataFrame([
         {"rank": rank[code], "procedure_code": code, "procedure": names[code], "patient_group": group,
          "patients": int(counts.get((code, group), 0))}
         for code in codes for group in GROUPS
-    ]
-    raw_by_code = pd.DataFrame(records)
+    ])
 
-    # Per patient: client group if any top procedure was paid by the client, counting only those; otherwise the
-    # best remaining group, counting all of theirs.
-    per_patient = pair_frame.groupby("patient_sk").agg(best=("category", "min"))
-    client_counts = pair_frame[pair_frame["category"] == 0].groupby("patient_sk").size()
-    all_counts = pair_frame.groupby("patient_sk").size()
-    per_patient["procedures_had"] = [
-        int(client_counts.get(sk, 0)) if best == 0 else int(all_counts[sk])
-        for sk, best in zip(per_patient.index, per_patient["best"])
-    ]
-    per_patient["patient_group"] = per_patient["best"].map(dict(enumerate(GROUPS)))
-    dist_counts = per_patient.groupby(["procedures_had", "patient_group"]).size()
     dist = pd.DataFrame([
         {"procedures_had": k, "patient_group": group, "patients": int(dist_counts.get((k, group), 0))}
         for k in range(1, len(codes) + 1) for group in GROUPS

@@ -146,23 +146,33 @@ def read_csv(path: Path, name: str) -> pd.DataFrame:
     if duplicated:
         raise InputError([Problem(path.name, 1, column, "column appears twice in the header") for column in duplicated])
     try:
-        frame = pd.read_csv(
-            path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_filter=False, usecols=list(spec),
-            engine="c",
-        )
-    except pd.errors.ParserError as error:
-        raise InputError([Problem(path.name, _parser_line(str(error)), None, f"malformed CSV: {error}")]) from None
+        # pyarrow parses in C++ on every core and keeps strings in Arrow buffers: several times faster than the
+        # C engine at 100x the real data.
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=list(spec),
+                            engine="pyarrow")
+    except Exception:  # pyarrow's messages carry no line number: find the bad record ourselves
+        raise InputError([_malformed_record(path, len(header))]) from None
     if frame.empty:
         raise InputError([Problem(path.name, 2, None, "file has a header but no data rows")])
     frame.attrs["header"] = header
     return frame
 
 
-def _parser_line(message: str) -> int | None:
-    import re
-
-    match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None
+def _malformed_record(path: Path, width: int) -> Problem:
+    """The first record whose number of fields differs from the header's."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        previous_end = reader.line_num
+        try:
+            for record in reader:
+                if len(record) != width:
+                    return Problem(path.name, previous_end + 1, None,
+                                   f"malformed CSV: {len(record)} fields where the header has {width}")
+                previous_end = reader.line_num
+        except csv.Error as error:
+            return Problem(path.name, reader.line_num, None, f"malformed CSV: {error}")
+    return Problem(path.name, None, None, "malformed CSV: the file could not be parsed")
 
 
 class TableValidator:
@@ -240,7 +250,9 @@ def parse_columns(
             target = kind.split(":", 1)[1]
             check.flag(column, empty, f"empty reference to {target}.csv")
             if target in known_ids:
-                check.flag(column, ~raw.isin(known_ids[target]) & ~empty, f"{{value!r}} is not an Id in {target}.csv")
+                # get_indexer is a hash lookup; Series.isin on millions of strings is ten times slower
+                missing = pd.Series(known_ids[target].get_indexer(raw) < 0, index=raw.index)
+                check.flag(column, missing & ~empty, f"{{value!r}} is not an Id in {target}.csv")
             typed[column] = raw
         else:  # pragma: no cover - a spec typo is a programming error
             raise ValueError(f"unknown column kind {kind}")

@@ -59,7 +59,8 @@ def _create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA temp_store=MEMORY")
-            cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache per connection
+            # 16 MB page cache per connection: the OS page cache holds the rest, shared by every worker.
+            cursor.execute("PRAGMA cache_size=-16384")
             cursor.close()
 
         return engine

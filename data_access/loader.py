@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, text, update
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy import Engine, MetaData, delete, insert, inspect, text, update
+from sqlalchemy.schema import CreateIndex, CreateTable
 
-from data_access import schema
+from data_access import marts, schema
 from data_access.bulk import insert_frame
 from data_access.csv_input import (
     LOAD_ORDER,
@@ -40,7 +41,7 @@ from data_access.definitions import (
 )
 
 # Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 
 Progress = Callable[[str], None]
 
@@ -130,79 +131,88 @@ def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress) -
 
 def _check_procedure_patients(path: Path, typed: dict[str, pd.DataFrame]) -> None:
     """A procedure's patient must be its encounter's patient, or scoping by encounter payer would be wrong."""
-    owner = typed["encounters"].set_index("Id")["PATIENT"]
-    procedures = typed["procedures"]
-    mismatch = procedures["ENCOUNTER"].map(owner).ne(procedures["PATIENT"])
+    encounters, procedures = typed["encounters"], typed["procedures"]
+    position = _keys(encounters["Id"]).get_indexer(procedures["ENCOUNTER"])
+    owner = encounters["PATIENT"].to_numpy()[position]
+    mismatch = pd.Series(owner != procedures["PATIENT"].to_numpy(), index=procedures.index)
     if mismatch.any():
         check = TableValidator(path, "procedures", procedures)
         check.flag("PATIENT", mismatch, "patient {value!r} is not the patient of the procedure's encounter")
         raise InputError(check.problems())
 
 
+def _keys(ids: pd.Series) -> pd.Index:
+    return pd.Index(ids.to_numpy())
+
+
 def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Source frames -> warehouse table frames (surrogate keys, derived columns, canonical dimensions)."""
+    """Source frames -> warehouse table frames (surrogate keys, derived columns, canonical dimensions).
+
+    Surrogate keys are row positions + 1; references are resolved with `Index.get_indexer` (hash lookups on
+    whole columns), which the validation has already proven to succeed.
+    """
     payers = typed["payers"].reset_index(drop=True)
-    payer_sk = pd.Series(range(1, len(payers) + 1), index=payers["Id"])
     organizations = typed["organizations"].reset_index(drop=True)
-    organization_sk = pd.Series(range(1, len(organizations) + 1), index=organizations["Id"])
     patients = typed["patients"].reset_index(drop=True)
-    patient_sk = pd.Series(range(1, len(patients) + 1), index=patients["Id"])
     encounters = typed["encounters"].reset_index(drop=True)
-    encounter_sk = pd.Series(range(1, len(encounters) + 1), index=encounters["Id"])
     procedures = typed["procedures"].reset_index(drop=True)
     mapping = typed["specialty_map"]
+    payer_index, organization_index = _keys(payers["Id"]), _keys(organizations["Id"])
+    patient_index, encounter_index = _keys(patients["Id"]), _keys(encounters["Id"])
 
     out: dict[str, pd.DataFrame] = {}
     out["payers"] = pd.DataFrame({
-        "payer_sk": payer_sk.to_numpy(), "payer_id": payers["Id"], "name": payers["NAME"],
+        "payer_sk": np.arange(1, len(payers) + 1), "payer_id": payers["Id"], "name": payers["NAME"],
         "address": payers["ADDRESS"], "city": payers["CITY"], "state_headquartered": payers["STATE_HEADQUARTERED"],
         "zip": payers["ZIP"], "phone": payers["PHONE"],
     })
     out["organizations"] = pd.DataFrame({
-        "organization_sk": organization_sk.to_numpy(), "organization_id": organizations["Id"],
+        "organization_sk": np.arange(1, len(organizations) + 1), "organization_id": organizations["Id"],
         **{name.lower(): organizations[name] for name in ("NAME", "ADDRESS", "CITY", "STATE", "ZIP", "LAT", "LON")},
     })
     patient_columns = ("PREFIX", "FIRST", "LAST", "SUFFIX", "MAIDEN", "MARITAL", "RACE", "ETHNICITY", "GENDER",
                        "BIRTHPLACE", "ADDRESS", "CITY", "STATE", "COUNTY", "ZIP", "LAT", "LON")
     out["patients"] = pd.DataFrame({
-        "patient_sk": patient_sk.to_numpy(), "patient_id": patients["Id"], "birthdate": patients["BIRTHDATE"],
-        "deathdate": patients["DEATHDATE"], **{name.lower(): patients[name] for name in patient_columns},
+        "patient_sk": np.arange(1, len(patients) + 1), "patient_id": patients["Id"],
+        "birthdate": patients["BIRTHDATE"], "deathdate": patients["DEATHDATE"],
+        **{name.lower(): patients[name] for name in patient_columns},
         "birth_year": patients["BIRTHDATE"].dt.year.astype("int64"),
         "zip3": patients["ZIP"].map(zip3),
     })
 
     start = encounters["START"]
-    encounter_frame = pd.DataFrame({
-        "encounter_sk": encounter_sk.to_numpy(), "encounter_id": encounters["Id"], "start_at": start,
+    encounter_class = encounters["ENCOUNTERCLASS"].to_numpy()
+    admission = encounters["CODE"].isin(HOSPICE_ADMISSION_CODES).to_numpy()
+    encounter_payer = payer_index.get_indexer(encounters["PAYER"]) + 1
+    out["encounters"] = pd.DataFrame({
+        "encounter_sk": np.arange(1, len(encounters) + 1), "encounter_id": encounters["Id"], "start_at": start,
         "stop_at": encounters["STOP"], "service_date": start.dt.normalize(),
         "month": (start.dt.year * 100 + start.dt.month).astype("int64"),
-        "patient_sk": encounters["PATIENT"].map(patient_sk).to_numpy(),
-        "organization_sk": encounters["ORGANIZATION"].map(organization_sk).to_numpy(),
-        "payer_sk": encounters["PAYER"].map(payer_sk).to_numpy(),
-        "encounter_class": encounters["ENCOUNTERCLASS"], "code": encounters["CODE"],
+        "patient_sk": patient_index.get_indexer(encounters["PATIENT"]) + 1,
+        "organization_sk": organization_index.get_indexer(encounters["ORGANIZATION"]) + 1,
+        "payer_sk": encounter_payer,
+        "encounter_class": encounter_class, "code": encounters["CODE"],
         "description": encounters["DESCRIPTION"], "base_encounter_cost": encounters["BASE_ENCOUNTER_COST"],
         "total_claim_cost": encounters["TOTAL_CLAIM_COST"], "payer_coverage": encounters["PAYER_COVERAGE"],
         "reason_code": encounters["REASONCODE"], "reason_description": encounters["REASONDESCRIPTION"],
-        "is_hospice": encounters["CODE"].isin(HOSPICE_ADMISSION_CODES),
+        "is_hospice": admission,
     })
-    out["encounters"] = encounter_frame
 
-    by_encounter = encounter_frame.set_index("encounter_id")
     specialty_of = mapping.set_index("code")["specialty"]
+    hospice_codes = set(specialty_of[specialty_of == HOSPICE_SPECIALTY].index)
     pstart = procedures["START"]
-    procedure_encounter = procedures["ENCOUNTER"]
+    position = encounter_index.get_indexer(procedures["ENCOUNTER"])  # the encounter's row of each procedure
     out["procedures"] = pd.DataFrame({
-        "procedure_sk": range(1, len(procedures) + 1), "start_at": pstart, "stop_at": procedures["STOP"],
+        "procedure_sk": np.arange(1, len(procedures) + 1), "start_at": pstart, "stop_at": procedures["STOP"],
         "service_date": pstart.dt.normalize(), "month": (pstart.dt.year * 100 + pstart.dt.month).astype("int64"),
-        "patient_sk": procedures["PATIENT"].map(patient_sk).to_numpy(),
-        "encounter_sk": procedure_encounter.map(encounter_sk).to_numpy(),
-        "payer_sk": procedure_encounter.map(by_encounter["payer_sk"]).to_numpy(),
-        "encounter_class": procedure_encounter.map(by_encounter["encounter_class"]).to_numpy(),
+        "patient_sk": patient_index.get_indexer(procedures["PATIENT"]) + 1,
+        "encounter_sk": position + 1,
+        "payer_sk": encounter_payer[position],
+        "encounter_class": encounter_class[position],
         "code": procedures["CODE"], "description": procedures["DESCRIPTION"], "base_cost": procedures["BASE_COST"],
         "reason_code": procedures["REASONCODE"], "reason_description": procedures["REASONDESCRIPTION"],
         # Hospice data (DESIGN §2): a Hospice-specialty procedure, or any procedure of a hospice admission.
-        "is_hospice": (procedures["CODE"].map(specialty_of).eq(HOSPICE_SPECIALTY)
-                       | procedure_encounter.map(by_encounter["is_hospice"]).astype(bool)).to_numpy(),
+        "is_hospice": procedures["CODE"].isin(hospice_codes).to_numpy() | admission[position],
     })
 
     descriptions = procedures.groupby("CODE")["DESCRIPTION"].unique()
@@ -255,18 +265,17 @@ def load_input(
             # One load at a time; readers are never blocked (MVCC).
             connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
         else:
-            # Take the write lock now rather than at the first write; WAL readers carry on meanwhile.
+            # Take the write lock now rather than at the first write; WAL readers carry on meanwhile. Index builds
+            # may sort on two threads; ANALYZE samples instead of reading every row.
+            connection.exec_driver_sql("PRAGMA threads=2")
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         progress("replacing previous data")
-        dropped = _drop_indexes_sqlite(connection)
-        for table in reversed(schema.WAREHOUSE_TABLES):
-            connection.execute(delete(table))
-        for table in schema.WAREHOUSE_TABLES:
-            progress(f"writing {table.name}")
-            counts[table.name] = insert_frame(connection, table, tables[table.name])
-        for index in dropped:
-            progress(f"indexing {index.table.name}")
-            connection.execute(CreateIndex(index))
+        _sync_schema(connection)
+        if connection.dialect.name == "postgresql":
+            counts = _write_shadow_and_swap(connection, tables, progress)
+        else:
+            counts = _write_in_place(connection, tables, progress)
         progress("recording data version")
         connection.execute(update(schema.data_versions).values(is_current=False))
         result = connection.execute(insert(schema.data_versions).values(
@@ -279,16 +288,88 @@ def load_input(
     return LoadResult("loaded", version_id, digest, counts, time.perf_counter() - began)
 
 
-def _drop_indexes_sqlite(connection) -> list:
-    """On SQLite, build indexes after the bulk insert (several times faster). WAL readers are not blocked by this.
-
-    PostgreSQL keeps its indexes: dropping one would lock out readers until the commit.
-    """
-    if connection.dialect.name != "sqlite":
-        return []
+def _write_in_place(connection, tables: dict[str, pd.DataFrame], progress: Progress) -> dict[str, int]:
+    """SQLite: empty the tables, bulk insert without indexes, build the indexes, build the marts. WAL readers keep
+    reading the previous data until the commit."""
+    counts: dict[str, int] = {}
     dropped = []
-    for table in schema.WAREHOUSE_TABLES:
+    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
         for index in table.indexes:
             connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
             dropped.append(index)
-    return dropped
+    for table in reversed(schema.WAREHOUSE_TABLES + schema.MART_TABLES):
+        connection.execute(delete(table))
+    for table in schema.WAREHOUSE_TABLES:
+        progress(f"writing {table.name}")
+        counts[table.name] = insert_frame(connection, table, tables[table.name])
+    for index in dropped:
+        progress(f"indexing {index.table.name}")
+        connection.execute(CreateIndex(index))
+    progress("building marts")
+    counts.update(marts.build(connection, {table.name: table for table in schema.MART_SOURCES}))
+    return counts
+
+
+SHADOW = "__next"
+
+
+def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress: Progress) -> dict[str, int]:
+    """PostgreSQL: COPY into fresh shadow tables without secondary indexes, index them, build the marts from
+    them, then swap names. All in the load's transaction: readers see the old tables (MVCC) until the commit and
+    wait only for the renames at its very end. Dropping indexes of the live tables instead would lock readers out
+    for the whole load."""
+    shadow_metadata = MetaData()
+    shadows = {}
+    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
+        shadow = table.to_metadata(shadow_metadata, name=table.name + SHADOW)
+        for index in shadow.indexes:
+            index.name = index.name + SHADOW
+        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{shadow.name}"')
+        connection.execute(CreateTable(shadow))
+        shadows[table.name] = shadow
+    counts: dict[str, int] = {}
+    for table in schema.WAREHOUSE_TABLES:
+        progress(f"writing {table.name}")
+        counts[table.name] = insert_frame(connection, shadows[table.name], tables[table.name])
+    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
+        for index in shadows[table.name].indexes:
+            progress(f"indexing {table.name}")
+            connection.execute(CreateIndex(index))
+    progress("building marts")
+    counts.update(marts.build(connection, {table.name: shadows[table.name] for table in schema.MART_SOURCES}))
+    progress("swapping in the new data")
+    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
+        shadow = shadows[table.name]
+        connection.exec_driver_sql(f'DROP TABLE "{table.name}"')
+        connection.exec_driver_sql(f'ALTER TABLE "{shadow.name}" RENAME TO "{table.name}"')
+        for index in shadow.indexes:
+            connection.exec_driver_sql(f'ALTER INDEX "{index.name}" RENAME TO "{index.name[: -len(SHADOW)]}"')
+        _rename_constraints(connection, table.name, shadow.name)
+    return counts
+
+
+def _rename_constraints(connection, table_name: str, shadow_name: str) -> None:
+    """Give the primary-key and unique constraints of a swapped-in table their usual names (table_pkey, ...), so
+    that the next load finds the schema it expects."""
+    rows = connection.execute(text(
+        "SELECT conname FROM pg_constraint WHERE conrelid = CAST(:table AS regclass)"), {"table": table_name}).all()
+    for (name,) in rows:
+        if name.startswith(shadow_name):
+            connection.exec_driver_sql(
+                f'ALTER TABLE "{table_name}" RENAME CONSTRAINT "{name}" TO "{table_name}{name[len(shadow_name):]}"')
+
+
+def _sync_schema(connection) -> None:
+    """Bring the warehouse tables to this version's schema inside the load's transaction: a table whose columns
+    changed is recreated (its data is replaced by this load anyway), a missing index is created."""
+    inspector = inspect(connection)
+    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        if columns != {column.name for column in table.columns}:
+            table.drop(connection, checkfirst=True)
+            table.create(connection)
+            continue
+        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in present:
+                index.create(connection)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import distinct, func, select
+
+# Imported with the module, not on the first request: scipy and scikit-learn take a second to import, which
+# would otherwise land on the first management call of every worker.
+from scipy.stats import chi2_contingency
+from sklearn.cluster import DBSCAN
+from sklearn.neighbors import BallTree
+from sqlalchemy import case, distinct, func, select
 
 from data_access.catalog import code_names, payer_keys
 from data_access.geo import EARTH_RADIUS_M, hex_cells, hex_centres
 from data_access.rls import Window
-from data_access.schema import encounters, patients, procedures
+from data_access.schema import encounters, mart_patient_payers, patients, procedures
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 from security.suppression import suppress
@@ -170,8 +176,6 @@ def merge_sparse(pairs: pd.DataFrame) -> pd.DataFrame:
 def chi_square(table: pd.DataFrame) -> dict:
     """Chi-square test of independence on an areas x procedures table of counts (no continuity correction),
     with Cramér's V and adjusted standardized residuals ((O - E) / sqrt(E (1 - row/n) (1 - col/n)))."""
-    from scipy.stats import chi2_contingency
-
     observed = table.to_numpy(dtype=float)
     statistic, p_value, dof, expected = chi2_contingency(observed, correction=False)
     n = observed.sum()
@@ -255,15 +259,19 @@ def _patient_roles(wh: Warehouse, scope: Scope) -> pd.DataFrame:
     client_sks = [keys[name] for name in scope.client_payers if name in keys]
     detail_client_sks = [keys[name] for name in scope.client_payers & scope.detail_payers if name in keys]
     detail_sks = [keys[name] for name in scope.detail_payers if name in keys]
-    e, pt = encounters, patients
+    pp, pt = mart_patient_payers, patients
 
-    def count_of(payer_sks):
-        return (select(func.count()).where(e.c.patient_sk == pt.c.patient_sk, e.c.payer_sk.in_(payer_sks))
-                .scalar_subquery())
+    def encounters_with(payer_sks):
+        return func.coalesce(func.sum(case((pp.c.payer_sk.in_(payer_sks), pp.c.encounters), else_=0)), 0)
 
+    contacts = (select(pp.c.patient_sk, encounters_with(client_sks).label("client"),
+                       encounters_with(detail_client_sks).label("detail_client"),
+                       encounters_with(detail_sks).label("detail"))
+                .group_by(pp.c.patient_sk).subquery())
     rows = wh.read(
-        select(pt.c.patient_sk, pt.c.lat, pt.c.lon, count_of(client_sks), count_of(detail_client_sks),
-               count_of(detail_sks))
+        select(pt.c.patient_sk, pt.c.lat, pt.c.lon, func.coalesce(contacts.c.client, 0),
+               func.coalesce(contacts.c.detail_client, 0), func.coalesce(contacts.c.detail, 0))
+        .select_from(pt.outerjoin(contacts, contacts.c.patient_sk == pt.c.patient_sk))
         .where(pt.c.lat.is_not(None), pt.c.lon.is_not(None))
     )
     frame = _frame(rows, ["patient_sk", "lat", "lon", "client_encounters", "detail_client_encounters",
@@ -282,8 +290,6 @@ def detail_client_homes(wh: Warehouse, scope: Scope) -> pd.DataFrame:
 
 
 def dbscan_haversine(lat: np.ndarray, lon: np.ndarray, radius_m: float, min_cluster_size: int) -> np.ndarray:
-    from sklearn.cluster import DBSCAN
-
     if len(lat) == 0:
         return np.array([], dtype=int)
     coords = np.radians(np.column_stack([lat, lon]))
@@ -300,8 +306,6 @@ def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size
     Returns the clusters table (the `proximity-clusters` extract), the non-client patients' membership (for tests
     and the map; internal only, never exported) and the number of non-client patients near clients.
     """
-    from sklearn.neighbors import BallTree
-
     people = _patient_roles(wh, scope)
     clients = people[people["is_client"]].reset_index(drop=True)
     others = people[~people["is_client"]].reset_index(drop=True)

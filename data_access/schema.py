@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -166,8 +167,10 @@ encounters = Table(
     Column("reason_code", String(32)),
     Column("reason_description", Text),
     Column("is_hospice", Boolean, nullable=False),  # hospice admission encounter (DESIGN §2)
-    Index("ix_encounters_payer_date", "payer_sk", "service_date"),
-    Index("ix_encounters_patient", "patient_sk"),
+    # Covering indexes: the client views read only these columns, so they never touch the table itself.
+    Index("ix_encounters_payer_date", "payer_sk", "service_date", "is_hospice", "patient_sk", "encounter_class",
+          "month", "organization_sk", "total_claim_cost", "payer_coverage"),
+    Index("ix_encounters_patient", "patient_sk", "payer_sk"),
 )
 
 procedures = Table(
@@ -189,9 +192,12 @@ procedures = Table(
     Column("reason_description", Text),
     # Hospice data (DESIGN §2): a Hospice-specialty code, or any procedure of a hospice admission encounter.
     Column("is_hospice", Boolean, nullable=False),
-    Index("ix_procedures_payer_date", "payer_sk", "service_date", "code"),
-    Index("ix_procedures_code_patient", "code", "patient_sk"),
-    Index("ix_procedures_encounter", "encounter_sk"),
+    # Covering indexes (see encounters): by client and date, and by code and date for "patients on the same
+    # procedures", which reads every payer's rows of a few codes.
+    Index("ix_procedures_payer_date", "payer_sk", "service_date", "code", "is_hospice", "patient_sk", "base_cost",
+          "encounter_sk", "month"),
+    Index("ix_procedures_code_date", "code", "service_date", "patient_sk", "payer_sk", "is_hospice"),
+    Index("ix_procedures_patient", "patient_sk", "code"),
 )
 
 # ---------------------------------------------------------------- canonical dimensions
@@ -212,6 +218,32 @@ procedure_codes = Table(
     Column("specialty", String(64), nullable=False),
     Column("descriptions", Integer, nullable=False),  # how many raw descriptions map to this code
 )
+
+# ---------------------------------------------------------------- marts (built by the loader from the tables above)
+
+mart_patient_payers = Table(
+    "mart_patient_payers",
+    metadata,
+    # One row per patient and payer: who is in contact with whom, without scanning every encounter.
+    Column("patient_sk", Integer, primary_key=True, autoincrement=False),
+    Column("payer_sk", Integer, primary_key=True, autoincrement=False),
+    Column("encounters", Integer, nullable=False),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+)
+
+mart_results = Table(
+    "mart_results",
+    metadata,
+    # Answers of the pages' default views, computed right after a load (`warm-cache`) and shared by every worker:
+    # the first visitor after a load does not pay for the heaviest queries. Emptied by the next load.
+    Column("cache_key", String(100), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+MART_TABLES = (mart_patient_payers, mart_results)
+# The tables the marts are built from and into (see data_access.marts.build).
+MART_SOURCES = (encounters, mart_patient_payers)
 
 WAREHOUSE_TABLES = (
     payers,

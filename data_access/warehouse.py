@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from data_access.cache import QueryCache
 from data_access.db import DataVersion, WarehouseUnavailable, is_unavailable, version_cache
+from data_access.schema import mart_results
 from security.scope import Audience, Scope
 
 
@@ -52,6 +54,19 @@ class Warehouse:
     def scalar_map(self, query) -> dict:
         return {row[0]: row[1] for row in self.read(query)}
 
+    # When true (the `warm-cache` command), computed answers are also stored in mart_results for every worker.
+    persist_results: bool = False
+
+    def stored_result(self, key: str):
+        rows = self.read(select(mart_results.c.value).where(mart_results.c.cache_key == key))
+        return pickle.loads(rows[0][0]) if rows else None
+
+    def store_result(self, key: str, value) -> None:
+        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        with self.engine.begin() as connection:
+            connection.execute(delete(mart_results).where(mart_results.c.cache_key == key))
+            connection.execute(insert(mart_results).values(cache_key=key, value=raw))
+
 
 def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
     """Decorate `fn(wh, scope, **params)`: check the scope's audience, then serve from or fill the cache."""
@@ -73,10 +88,16 @@ def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
             key = wh.cache.key(f"{fn.__module__}.{fn.__qualname__}", scope.cache_key + wh.settings_key, params,
                                wh.version().token)
             hit = wh.cache.get(key)
+            if hit is None:
+                hit = wh.stored_result(key)
+                if hit is not None:
+                    wh.cache.set(key, hit)
             if hit is not None:
                 return hit
             value = fn(wh, scope, *args, **kwargs)
             wh.cache.set(key, value)
+            if wh.persist_results:
+                wh.store_result(key, value)
             return value
 
         wrapper.audiences = audiences
