@@ -198,8 +198,8 @@ def test_cli_reports_unchanged(app, fixture_input):
 def test_malformed_record_is_named_by_line(loaded, tmp_path, fixture_input):
     bad = tmp_path / "bad"
     shutil.copytree(fixture_input, bad)
-    lines = (bad / "payers.csv").read_text(encoding="utf-8-sig").split("\r\n")
+    lines = (bad / "payers.csv").read_text(encoding="utf-8-sig").splitlines()
     lines[3] += ",extra"
-    (bad / "payers.csv").write_text("\r\n".join(lines), encoding="utf-8-sig")
+    (bad / "payers.csv").write_text("\n".join(lines), encoding="utf-8-sig")
     with pytest.raises(InputError, match=r"payers.csv, line 4: malformed CSV: 8 fields where the header has 7"):
         load_input(loaded, bad)
