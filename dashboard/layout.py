@@ -61,7 +61,7 @@ def navbar(account) -> html.Div:
             dbc.Nav(links, navbar=True, className="me-auto flex-row flex-wrap gap-1"),
             html.Div([
                 html.Span(account.username, className="fw-semibold text-white", id="shell-user"),
-                html.Span(f" · {account.role.label}", className="text-white-50 small"),
+                html.Span(f"· {account.role.label}", className="text-white-50 small ms-1"),
                 logout,
             ], className="d-flex align-items-center"),
         ], fluid=True),

@@ -57,11 +57,11 @@ def layout(**_query):
             dbc.Col(C.chart_card(
                 "Procedures by total cost", "client-cost-graph",
                 "All procedures of your members, highest total cost first. Hover for count, average cost and "
-                "patients.", C.download_links("client-summary"), scroll=True), lg=6, className="mb-3"),
+                "patients.", C.download_links("client-summary"), scroll=True), lg=12, className="mb-3"),
             dbc.Col(C.chart_card(
                 "How often each procedure was performed", "client-frequency-graph",
                 "The same procedures, most performed first. Same numbers as the extract on the left.",
-                C.download_links("client-summary-freq"), scroll=True), lg=6, className="mb-3"),
+                C.download_links("client-summary-freq"), scroll=True), lg=12, className="mb-3"),
         ]),
         dbc.Card(dbc.CardBody([
             html.Div([

@@ -69,7 +69,8 @@ def plural(count: int, noun: str) -> str:
 
 def _hospital_card(hospitals: list[dict], map_style: str):
     if not hospitals:
-        return html.P("No encounters of your members in this selection.", className="text-secondary")
+        return html.P("No encounters of your members in this selection. Try a wider date range or another "
+                      "specialty.", className="text-secondary")
     blocks = []
     for hospital in hospitals:
         blocks.append(html.Div([
