@@ -60,7 +60,7 @@ def layout(**_query):
                 "patients.", C.download_links("client-summary"), scroll=True), lg=12, className="mb-3"),
             dbc.Col(C.chart_card(
                 "How often each procedure was performed", "client-frequency-graph",
-                "The same procedures, most performed first. Same numbers as the extract on the left.",
+                "The same procedures, most performed first; the same numbers as the extract above.",
                 C.download_links("client-summary-freq"), scroll=True), lg=12, className="mb-3"),
         ]),
         dbc.Card(dbc.CardBody([
