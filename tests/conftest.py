@@ -55,8 +55,12 @@ def make_settings(database_url: str, **overrides) -> Settings:
 
 
 def create_accounts(engine, accounts=ACCOUNTS) -> None:
+    """One account per role; accounts that exist already (a database shared by several apps) are kept."""
+    from data_access.accounts import find_account
+
     for username, (role, payer, specialty) in accounts.items():
-        create_account(engine, username, role, PASSWORD, payer, specialty)
+        if find_account(engine, username) is None:
+            create_account(engine, username, role, PASSWORD, payer, specialty)
 
 
 def build_app(tmp_dir: Path, input_dir: Path, database_url: str | None = None, **overrides):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import fixture_data
-from tests.conftest import ACCOUNTS, login
+from tests.conftest import ACCOUNTS, build_app, login
 
 PATIENT_IDS = [row[0] for row in fixture_data.PATIENTS]
 PERSONAL = [value for row in fixture_data.PATIENTS for value in (row[2], row[3])] + ["Example Street"]
@@ -66,9 +66,17 @@ def check_answer(username: str, response) -> None:
             assert "385763009" not in body and "Hospice care" not in body
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine_app(request, tmp_path_factory, fixture_input):
+    """The fixture data on SQLite (the session's app) and on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("app")
+    return build_app(tmp_path_factory.mktemp("fuzz-pg"), fixture_input, database_url=request.getfixturevalue("pg_url"))
+
+
 @pytest.mark.parametrize("username", sorted(ACCOUNTS))
-def test_extract_api_fuzz(app, username):
-    viewer = login(app, username)
+def test_extract_api_fuzz(engine_app, username):
+    viewer = login(engine_app, username)
     spec = viewer.client.get("/api/openapi.json").json
     assert spec["openapi"].startswith("3.")
     ops = list(operations(spec))
