@@ -27,14 +27,17 @@ def parse_date(value, name: str) -> date | None:
         raise BadRequest(f"{name} must be a date written YYYY-MM-DD, got {value[:40]!r}") from None
 
 
+def check_plausible(value: date | None, name: str) -> date | None:
+    """Dates far outside any plausible range are refused rather than silently clamped, so a typo is noticed."""
+    if value is not None and not date(1900, 1, 1) <= value <= date(2100, 12, 31):
+        raise BadRequest(f"{name} {value.isoformat()} is outside 1900-01-01..2100-12-31")
+    return value
+
+
 def parse_window(start, end, data_start: date | None, data_end: date | None) -> Window:
-    """An inclusive date window; missing ends default to the data's range. Dates far outside any plausible range
-    are refused rather than silently clamped, so a typo is noticed."""
-    first = parse_date(start, "start") or data_start or date(2000, 1, 1)
-    last = parse_date(end, "end") or data_end or date.today()
-    for value, name in ((first, "start"), (last, "end")):
-        if not date(1900, 1, 1) <= value <= date(2100, 12, 31):
-            raise BadRequest(f"{name} {value.isoformat()} is outside 1900-01-01..2100-12-31")
+    """An inclusive date window; missing ends default to the data's range."""
+    first = check_plausible(parse_date(start, "start") or data_start or date(2000, 1, 1), "start")
+    last = check_plausible(parse_date(end, "end") or data_end or date.today(), "end")
     if first > last:
         raise BadRequest(f"start {first.isoformat()} is after end {last.isoformat()}")
     return Window(first, last)
@@ -47,7 +50,7 @@ def parse_int(value, name: str, low: int, high: int, default: int) -> int:
         raise BadRequest(f"{name} must be a whole number")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise BadRequest(f"{name} must be a whole number between {low} and {high}") from None
     if isinstance(value, float) and value != number:
         raise BadRequest(f"{name} must be a whole number")

@@ -66,8 +66,9 @@ def client_controls(prefix: str, default_start: date, default_end: date, own_spe
     """Client picker (senior management only), specialty dropdown and date range, ids `<prefix>-...`."""
     account = current_user
     senior = account.role is Role.SENIOR
-    payers = list(policy.client_payers())
-    payer = payers[0] if senior else account.payer
+    # A client account is offered its own payer only: other clients are competitors, never named to it.
+    payers = list(policy.client_payers()) if senior else [account.payer]
+    payer = payers[0]
     default_specialty = account.specialty if (own_specialty_default and account.specialty) else ALL
     scope = client_scope(payer, None)
     first, last = data_range()

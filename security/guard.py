@@ -49,21 +49,47 @@ def init_app(server: Flask, dash_app) -> None:
         return None
 
 
-def _output_ids(dash_app, key: str) -> list:
-    """The ids a callback writes, from the server's own callback registry: Dash dispatches on the `output` key, so
-    that key (never the client-supplied `outputs` list) decides which page's rules apply."""
+def _check_shape(dash_app, key: str, body: dict) -> None:
+    """The request must carry exactly the inputs, state and outputs the callback declares, in order: Dash reads them
+    by position, so anything else would reach the callback shifted (or crash it)."""
+    spec = dash_app.callback_map[key]
+    for part in ("inputs", "state"):
+        entries = body.get(part, [])
+        declared = spec.get(part, [])
+        if not isinstance(entries, list) or len(entries) != len(declared):
+            raise BadRequest(f"callback {part} do not match the callback")
+        for entry, expected in zip(entries, declared):
+            if not isinstance(entry, dict) or entry.get("id") != expected["id"] or \
+                    entry.get("property") != expected["property"]:
+                raise BadRequest(f"callback {part} do not match the callback")
+    outputs = body.get("outputs")
+    declared_outputs = _declared_outputs(dash_app, key)
+    multi = isinstance(spec["output"], (list, tuple))
+    if multi != isinstance(outputs, list):  # Dash sends a list for multi-output callbacks, an object otherwise
+        raise BadRequest("callback outputs do not match the callback")
+    given = outputs if multi else [outputs]
+    if len(given) != len(declared_outputs) or any(
+            not isinstance(item, dict) or {"id": item.get("id"), "property": item.get("property")} != expected
+            for item, expected in zip(given, declared_outputs)):
+        raise BadRequest("callback outputs do not match the callback")
+
+
+def _declared_outputs(dash_app, key: str) -> list[dict]:
     outputs = dash_app.callback_map[key]["output"]
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return [output.component_id for output in outputs]
+    return [{"id": output.component_id, "property": output.component_property} for output in outputs]
 
 
-def _router_pathname(body: dict) -> str | None:
-    for item in body.get("inputs") or []:
-        if isinstance(item, dict) and item.get("property") == "pathname":
-            value = item.get("value")
-            return value if isinstance(value, str) else None
-    return None
+def _router_page(dash_app, body: dict):
+    """The page the router would render, found the way Dash finds it (its inputs are pathname, then search)."""
+    from dash._pages import _path_to_page
+
+    pathname, search = (entry.get("value") for entry in body["inputs"][:2])
+    if not isinstance(pathname, str) or not pathname.startswith("/") or not isinstance(search, (str, type(None))):
+        raise BadRequest("the page address must be a path")
+    page, _variables = _path_to_page(dash_app.strip_relative_path(pathname))
+    return PAGES_BY_PATH.get(page.get("path")) if page else None
 
 
 def _authorize_callback(dash_app):
@@ -72,15 +98,16 @@ def _authorize_callback(dash_app):
         raise BadRequest("malformed callback request")
     if body["output"] not in dash_app.callback_map:
         raise BadRequest("unknown callback")
-    ids = _output_ids(dash_app, body["output"])
+    # The ids the callback writes, from the server's own registry: Dash dispatches on the `output` key, so that key
+    # (never the client-supplied `outputs` list) decides which page's rules apply. Rights first, shape second.
+    ids = [item["id"] for item in _declared_outputs(dash_app, body["output"])]
+    if ROUTER_OUTPUT not in ids and not may_call(current_user.role, ids):
+        raise deny("callback outside the viewer's role", output=body["output"][:200])
+    _check_shape(dash_app, body["output"], body)
     if ROUTER_OUTPUT in ids:
-        pathname = _router_pathname(body) or "/"
-        page = PAGES_BY_PATH.get(pathname.rstrip("/") or "/")
+        page = _router_page(dash_app, body)
         if page is not None and not may_open(current_user.role, page.key):
             raise deny("page outside the viewer's role", page=page.key, via="router")
-        return None
-    if not may_call(current_user.role, ids):
-        raise deny("callback outside the viewer's role", output=body["output"][:200])
     return None
 
 

@@ -19,8 +19,8 @@ COLUMNS = ["at", "username", "role", "event", "status", "path", "rows", "params"
 
 def audit_frame(username=None, event=None, start=None, end=None):
     """The filtered audit log as display-ready text (shared by the page and /api/audit)."""
-    first = P.parse_date(start, "start")
-    last = P.parse_date(end, "end")
+    first = P.check_plausible(P.parse_date(start, "start"), "start")
+    last = P.check_plausible(P.parse_date(end, "end"), "end")
     frame = accounts.read_audit(
         V.state().engine, username=P.parse_text(username, "user", 64), event=P.parse_text(event, "event", 32),
         start=datetime.combine(first, datetime.min.time(), UTC) if first else None,
