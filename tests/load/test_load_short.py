@@ -45,6 +45,7 @@ def test_short_load_run_leaks_nothing_and_never_fails(real_input, tmp_path):
     # the run really exercised every role, and the checks really looked at the data
     assert totals["requests"] > 100, output
     assert {role for role, row in summary["roles"].items() if row["requests"]} == ROLES
-    # logins take a second or two on a busy machine: most users, not all, are active from the first second
-    assert summary["concurrency"]["min_active_users_in_window"] >= 8
+    # every user logged in and worked (how many were active at the same second depends on the machine's load)
+    assert summary["concurrency"]["max_active_users"] == 10
+    assert not summary["concurrency"]["users_failed"]
     assert sum(summary["canaries"].values()) > 0, "the scope checks never saw allowed hospice/payer/figure data"
