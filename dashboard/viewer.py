@@ -41,6 +41,22 @@ def window(start, end) -> Window:
     return P.parse_window(start, end, version.min_date, version.max_date)
 
 
+def memoized(view: str, scope: Scope, params: dict, build):
+    """A page callback's whole answer, cached under its scope, its parameters and the data version.
+
+    The policy has already run (the caller built `scope` through it); only the answer is reused, never across
+    scopes. A preview by senior management differs from the client's own view in its links, so it is part of the
+    key."""
+    wh = warehouse()
+    key = wh.cache.key(f"view:{view}", scope.cache_key + wh.settings_key, {**params, "preview": scope.preview},
+                       wh.version().token)
+    answer = wh.cache.get(key)
+    if answer is None:
+        answer = build()
+        wh.cache.set(key, answer)
+    return answer
+
+
 def data_range() -> tuple[date, date]:
     version = warehouse().version()
     return version.min_date, version.max_date

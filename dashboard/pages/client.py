@@ -114,6 +114,9 @@ def register_callbacks(app) -> None:
     def update_summary(payer, specialty, start, end):
         scope = V.client_scope(payer, specialty)
         window = V.window(start, end)
+        return V.memoized("client-summary", scope, {"window": window}, lambda: _summary_answer(scope, window))
+
+    def _summary_answer(scope, window):
         wh = V.warehouse()
         kpis = R.kpis(wh, scope, window)
         summary = R.procedure_summary(wh, scope, window)
@@ -144,6 +147,10 @@ def register_callbacks(app) -> None:
         scope = V.client_scope(payer, specialty)
         window = V.window(start, end)
         top = P.parse_int(top, "top", 1, P.TOP_MAX, 10)
+        return V.memoized("client-shared", scope, {"window": window, "top": top},
+                          lambda: _shared_answer(scope, window, top))
+
+    def _shared_answer(scope, window, top):
         shared = R.shared_procedures(V.warehouse(), scope, window, top=top)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None, "top": top}

@@ -129,6 +129,10 @@ def register_callbacks(app) -> None:
         scope = V.internal_scope()
         level = P.parse_choice(level, "area level", P.AREA_LEVELS, "city")
         window = V.window(start, end)
+        return V.memoized("management-areas", scope, {"level": level, "window": window},
+                          lambda: _areas_answer(scope, level, window))
+
+    def _areas_answer(scope, level, window):
         wh = V.warehouse()
         by_area = M.patients_by_area(wh, scope, window, area_level=level)
         centres = M.area_centres(wh, scope, area_level=level)
@@ -154,6 +158,10 @@ def register_callbacks(app) -> None:
         scope = V.internal_scope()
         level = P.parse_choice(level, "area level", P.AREA_LEVELS, "city")
         window = V.window(start, end)
+        return V.memoized("management-association", scope, {"level": level, "window": window},
+                          lambda: _association_answer(scope, level, window))
+
+    def _association_answer(scope, level, window):
         result = M.area_procedures(V.warehouse(), scope, window, area_level=level)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "area_level": level}
         return (

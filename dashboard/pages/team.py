@@ -111,6 +111,9 @@ def register_callbacks(app) -> None:
     def update_team(payer, specialty, start, end):
         scope = V.client_scope(payer, specialty)
         window = V.window(start, end)
+        return V.memoized("team", scope, {"window": window}, lambda: _team_answer(scope, window))
+
+    def _team_answer(scope, window):
         wh = V.warehouse()
         kpis = R.kpis(wh, scope, window)
         hospitals = R.hospitals(wh, scope, window)

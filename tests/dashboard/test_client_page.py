@@ -22,6 +22,11 @@ import pytest
 
 from data_access.accounts import read_audit
 from tests.conftest import build_app, login
+from tests.figure_reading import bar_codes as codes_of
+from tests.figure_reading import bar_names as names_of
+from tests.figure_reading import is_label_of
+from tests.figure_reading import parse_count as count
+from tests.figure_reading import parse_money as money
 
 SUMMARY = "client-kpi-members"  # the summary callback (KPIs, cost and frequency charts, download links)
 SHARED = "client-shared-graph"  # the shared-procedures callback (chart 3 and the distribution)
@@ -51,14 +56,8 @@ def read_csv(response) -> pd.DataFrame:
                                                           "birth_year": str, "procedure_date": str})
 
 
-def count(text: str) -> int:
-    assert re.fullmatch(r"\d{1,3}(,\d{3})*", text), text
-    return int(text.replace(",", ""))
 
 
-def money(text: str) -> float:
-    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*(\.\d+)?", text), text
-    return float(text[1:].replace(",", ""))
 
 
 def kpis_of(response: dict) -> tuple:
@@ -66,24 +65,10 @@ def kpis_of(response: dict) -> tuple:
             count(response["client-kpi-procedures"]["children"]), money(response["client-kpi-cost"]["children"]))
 
 
-def codes_of(figure: dict) -> list[str]:
-    (trace,) = figure["data"]
-    return [str(row[4]) for row in trace["customdata"]]
 
 
-def names_of(figure: dict) -> list[str]:
-    """The full procedure name of each bar: carried in the hover data when the axis label is shortened."""
-    (trace,) = figure["data"]
-    names = []
-    for row, label in zip(trace["customdata"], trace["y"]):
-        texts = [value for value in row if isinstance(value, str) and value != str(row[4])]
-        names.append(texts[-1] if texts else label)
-    return names
 
 
-def is_label_of(label: str, name: str) -> bool:
-    """An axis label is the name, or the name shortened with an ellipsis."""
-    return label == name or (label.endswith("…") and name.startswith(label[:-1].rstrip()))
 
 
 def href_path(href: str) -> tuple[str, dict]:

@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import login
+from tests.figure_reading import bar_codes, bar_names, is_label_of, parse_count, parse_money
 
 pytestmark = pytest.mark.realdata
 
@@ -241,34 +242,14 @@ def summary_callback(viewer, case: Case) -> dict:
     return response.get_json()["response"]
 
 
-def parse_count(text: str) -> int:
-    assert re.fullmatch(r"\d{1,3}(,\d{3})*", text), text
-    return int(text.replace(",", ""))
 
 
-def parse_money(text: str) -> float:
-    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*(\.\d+)?", text), text
-    return float(text[1:].replace(",", ""))
 
 
-def bar_codes(figure: dict) -> list[str]:
-    (trace,) = figure["data"]
-    return [str(row[4]) for row in trace["customdata"]]
 
 
-def bar_names(figure: dict) -> list[str]:
-    """The full procedure name of each bar: carried in the hover data when the axis label is shortened."""
-    (trace,) = figure["data"]
-    names = []
-    for row, label in zip(trace["customdata"], trace["y"]):
-        texts = [value for value in row if isinstance(value, str) and value != str(row[4])]
-        names.append(texts[-1] if texts else label)
-    return names
 
 
-def is_label_of(label: str, name: str) -> bool:
-    """An axis label is the name, or the name shortened with an ellipsis."""
-    return label == name or (label.endswith("…") and name.startswith(label[:-1].rstrip()))
 
 
 # ---------------------------------------------------------------- procedure summary, charts, KPIs, members
