@@ -63,7 +63,7 @@ class _Closing:
         self.connection.close()
 
 
-def fresh_warehouse(engine: str, work_dir: Path) -> Warehouse:
+def fresh_warehouse(engine: str, work_dir: Path, database: str = PG_DATABASE) -> Warehouse:
     if engine == "sqlite":
         path = work_dir / "warehouse.db"
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
@@ -72,10 +72,10 @@ def fresh_warehouse(engine: str, work_dir: Path) -> Warehouse:
     if not postgres_ready():
         raise RuntimeError("PostgreSQL is not answering on 127.0.0.1:5432")
     with _pg_admin() as connection, connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{database}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
-    return Warehouse("postgres", f"{base}/{PG_DATABASE}", database=PG_DATABASE)
+    return Warehouse("postgres", f"{base}/{database}", database=database)
 
 
 def fresh_redis(db: int) -> str:
@@ -166,6 +166,7 @@ class Options:
     seed: int = 7
     input_dir: Path = Path("/work/shared/input")
     work_dir: Path = Path("var/load")
+    pg_database: str = PG_DATABASE
 
 
 @dataclass
@@ -238,7 +239,7 @@ def setup_and_run(options: Options, state: RunState, say) -> None:
                                 "patient_names": sum(len(v) for v in forbidden.name_anchors.values()),
                                 "hospice_codes": sorted(forbidden.hospice_codes),
                                 "hospice_descriptions": list(forbidden.hospice_descriptions)}
-    warehouse = fresh_warehouse(options.engine, work_dir)
+    warehouse = fresh_warehouse(options.engine, work_dir, options.pg_database)
     state.setup["warehouse"] = warehouse.url.split("@")[-1]
     try:
         redis_url = fresh_redis(options.redis_db)

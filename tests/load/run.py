@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> harness.Options:
     parser.add_argument("--ramp", type=float, default=None, help="seconds over which users start (users/6, max 10)")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between a user's actions, s (1.0)")
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite", help="warehouse (sqlite)")
+    parser.add_argument("--pg-database", default=harness.PG_DATABASE,
+                        help=f"PostgreSQL database to create and drop ({harness.PG_DATABASE})")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (2)")
     parser.add_argument("--redis-db", type=int, default=14, help="Redis database number, flushed first (14)")
@@ -51,7 +53,7 @@ def parse_args(argv: list[str] | None) -> harness.Options:
     return harness.Options(users=args.users, duration=args.duration, ramp=ramp, think=args.think,
                            engine=args.engine, workers=args.workers, threads=args.threads, redis_db=args.redis_db,
                            timeout=args.timeout, seed=args.seed, input_dir=args.input.resolve(),
-                           work_dir=args.work_dir.resolve())
+                           work_dir=args.work_dir.resolve(), pg_database=args.pg_database)
 
 
 def say(text: str) -> None:

@@ -1,5 +1,5 @@
-"""`make loadtest` in short: ~10 users of every role for 15 s on SQLite, with the same scope checks on every
-response; no leak and no 5xx allowed.
+"""`make loadtest` in short: ~10 users of every role for 15 s on SQLite and on PostgreSQL, with the same scope
+checks on every response; no leak and no 5xx allowed.
 
 Run as a subprocess, as `make loadtest` runs it: the harness starts gunicorn and CLI processes and installs a
 signal handler, which must not happen inside pytest. It uses Redis database 13 (the full run uses 14, the other
@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from tests.bench.env import PROJECT_ROOT
-from tests.services import redis_ready, unavailable
+from tests.services import postgres_ready, redis_ready, unavailable
 
 ROLES = {"client UnitedHealthcare", "client Humana", "client Humana/Oncology", "client Humana/Hospice",
          "senior_management", "employee", "admin"}
@@ -22,11 +22,15 @@ ROLES = {"client UnitedHealthcare", "client Humana", "client Humana/Oncology", "
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_short_load_run_leaks_nothing_and_never_fails(real_input, tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_short_load_run_leaks_nothing_and_never_fails(real_input, tmp_path, engine):
     if not redis_ready():
         unavailable("Redis is not answering on 127.0.0.1:6379")
+    if engine == "postgres" and not postgres_ready():
+        unavailable("PostgreSQL is not answering on 127.0.0.1:5432")
     command = [sys.executable, "-m", "tests.load.run", "--users", "10", "--duration", "15", "--ramp", "2",
-               "--redis-db", "13", "--input", str(real_input), "--work-dir", str(tmp_path)]
+               "--redis-db", "13", "--input", str(real_input), "--work-dir", str(tmp_path), "--engine", engine,
+               "--pg-database", "pag_load_short"]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
     output = f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
 
