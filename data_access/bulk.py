@@ -82,6 +82,6 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
 
 def _python_values(column: pd.Series) -> list:
     """Plain Python values with None for missing ones (sqlite3 binds neither NaN nor numpy scalars as NULL)."""
-    if column.hasnans if hasattr(column, "hasnans") else column.isna().any():
+    if column.isna().any():
         return column.astype(object).where(column.notna(), None).tolist()
     return column.tolist()

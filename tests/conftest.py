@@ -173,6 +173,18 @@ def login(app, username: str, password: str = PASSWORD) -> Viewer:
     return Viewer(client, app, username)
 
 
+def cached_logins(app):
+    """`get(username)` -> a Viewer logged in once per username (logins cost a second under load)."""
+    cache = {}
+
+    def get(username):
+        if username not in cache:
+            cache[username] = login(app, username)
+        return cache[username]
+
+    return get
+
+
 @pytest.fixture
 def viewer(app):
     """`viewer("uhc")` -> a logged-in Viewer on the fixture app."""

@@ -1,7 +1,11 @@
-"""Reading what the pages show: KPI texts, bar charts and their hover data, CSV answers. Shared by the page tests."""
+"""Reading what the pages show: KPI texts, bar charts and their hover data, CSV and Excel answers. Shared by the page
+tests."""
 from __future__ import annotations
 
+import io
 import re
+
+import pandas as pd
 
 
 def parse_count(text: str) -> int:
@@ -33,3 +37,14 @@ def is_label_of(label: str, name: str) -> bool:
     """An axis label is the name, or the name shortened with an ellipsis."""
     return label == name or (label.endswith("…") and name.startswith(label[:-1].rstrip()))
 
+
+
+def csv_frame(response) -> pd.DataFrame:
+    """A CSV extract answer as text columns (empty cells stay empty strings)."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return pd.read_csv(io.BytesIO(response.data), dtype=str, keep_default_na=False)
+
+
+def xlsx_sheets(response) -> dict[str, pd.DataFrame]:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return pd.read_excel(io.BytesIO(response.data), sheet_name=None, dtype=str, keep_default_na=False)

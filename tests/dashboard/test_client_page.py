@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from data_access.accounts import read_audit
-from tests.conftest import build_app, login
+from tests.conftest import build_app, cached_logins, login
 from tests.figure_reading import bar_codes as codes_of
 from tests.figure_reading import bar_names as names_of
 from tests.figure_reading import is_label_of
@@ -522,14 +522,7 @@ def raw(real_input):
 
 @pytest.fixture(scope="module")
 def real_viewers(real_app):
-    cache = {}
-
-    def get(username):
-        if username not in cache:
-            cache[username] = login(real_app, username)
-        return cache[username]
-
-    return get
+    return cached_logins(real_app)
 
 
 # (label, username, client payer); senior previews each client

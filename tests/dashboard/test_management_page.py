@@ -32,6 +32,7 @@ import pytest
 from data_access.geo import haversine_m
 from security import policy
 from tests.conftest import PASSWORD, callback_body, login
+from tests.figure_reading import csv_frame, xlsx_sheets
 from tests.fixture_data import PATIENTS
 
 MIN_CELL = 11
@@ -79,14 +80,8 @@ def answer(response) -> dict:
     return response.get_json()["response"]
 
 
-def csv_frame(response) -> pd.DataFrame:
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return pd.read_csv(io.BytesIO(response.data), dtype=str, keep_default_na=False)
 
 
-def xlsx_sheets(response) -> dict[str, pd.DataFrame]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return pd.read_excel(io.BytesIO(response.data), sheet_name=None, dtype=str, keep_default_na=False)
 
 
 def xlsx_text(data: bytes) -> str:

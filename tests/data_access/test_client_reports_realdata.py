@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import login
+from tests.conftest import cached_logins
 from tests.figure_reading import bar_codes, bar_names, is_label_of, parse_count, parse_money
 
 pytestmark = pytest.mark.realdata
@@ -220,14 +220,7 @@ CASES += [
 
 @pytest.fixture(scope="module")
 def viewers(real_app):
-    cache = {}
-
-    def get(username):
-        if username not in cache:
-            cache[username] = login(real_app, username)
-        return cache[username]
-
-    return get
+    return cached_logins(real_app)
 
 
 def read_csv(response) -> pd.DataFrame:

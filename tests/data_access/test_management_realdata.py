@@ -13,7 +13,6 @@ Definitions (DESIGN §2, §3 and the issue): client payers UnitedHealthcare and 
 """
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -32,6 +31,7 @@ from data_access.schema import patients as patients_table
 from security import policy
 from security.scope import Role
 from tests.conftest import login
+from tests.figure_reading import csv_frame, xlsx_sheets
 
 pytestmark = pytest.mark.realdata
 
@@ -100,14 +100,8 @@ def senior(real_app):
     return login(real_app, "senior")
 
 
-def csv_frame(response) -> pd.DataFrame:
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return pd.read_csv(io.BytesIO(response.data), dtype=str, keep_default_na=False)
 
 
-def xlsx_sheets(response) -> dict[str, pd.DataFrame]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return pd.read_excel(io.BytesIO(response.data), sheet_name=None, dtype=str, keep_default_na=False)
 
 
 def is_true(value: str) -> bool:
