@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, case, cast, distinct, func, literal, select, union_all
 
@@ -16,7 +17,7 @@ from data_access.rls import Window, encounter_filters, procedure_filters
 from data_access.schema import encounters, patients, procedures
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
-from security.suppression import suppress
+from security.suppression import group_positions, suppression_mask
 
 SUMMARY_COLUMNS = ["procedure_code", "procedure", "procedures_performed", "total_cost", "average_cost", "patients"]
 GROUPS = ("this_client", "other_insurers", "no_insurance")
@@ -59,19 +60,29 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
         .where(*procedure_filters(wh, scope, window))
         .group_by(p.c.code)
     )
-    frame = _frame(rows, ["procedure_code", "procedures_performed", "total_cost", "patients"])
+    # Built from plain lists (one frame at the end): pandas' per-operation cost dominates at this size.
     names = code_names(wh)
-    frame.insert(1, "procedure", frame["procedure_code"].map(names))
-    frame["total_cost"] = frame["total_cost"].astype(float).round(2)
-    frame["average_cost"] = (frame["total_cost"] / frame["procedures_performed"]).round(2)
-    frame = frame.sort_values(["total_cost", "procedure_code"], ascending=[False, True], kind="stable")
-    return frame[SUMMARY_COLUMNS].reset_index(drop=True)
+    codes = [row[0] for row in rows]
+    performed = [int(row[1]) for row in rows]
+    totals = np.round(np.array([float(row[2] or 0.0) for row in rows], dtype=float), 2)
+    averages = np.round(totals / np.maximum(performed, 1), 2) if rows else totals
+    patients = [int(row[3]) for row in rows]
+    order = sorted(range(len(rows)), key=lambda i: (-totals[i], codes[i]))
+    return pd.DataFrame({
+        "procedure_code": [codes[i] for i in order],
+        "procedure": [names.get(codes[i]) for i in order],
+        "procedures_performed": [performed[i] for i in order],
+        "total_cost": totals[order] if rows else totals,
+        "average_cost": averages[order] if rows else averages,
+        "patients": [patients[i] for i in order],
+    }, columns=SUMMARY_COLUMNS)
 
 
 def by_frequency(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary ordered by how often each procedure was performed (most first, then code)."""
-    return summary.sort_values(["procedures_performed", "procedure_code"], ascending=[False, True],
-                               kind="stable").reset_index(drop=True)
+    performed, codes = summary["procedures_performed"].tolist(), summary["procedure_code"].tolist()
+    order = sorted(range(len(codes)), key=lambda i: (-performed[i], codes[i]))
+    return summary.take(order).reset_index(drop=True)
 
 
 def _client_date(value, precision: str) -> str:
@@ -146,28 +157,33 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
             counts[(key, GROUPS[cat])] = n
         else:
             dist_counts[(int(key), GROUPS[cat])] = n
-    rank = {code: index + 1 for index, code in enumerate(codes)}
     names = dict(zip(chosen["procedure_code"], chosen["procedure"]))
-    raw_by_code = pd.DataFrame([
-        {"rank": rank[code], "procedure_code": code, "procedure": names[code], "patient_group": group,
-         "patients": int(counts.get((code, group), 0))}
-        for code in codes for group in GROUPS
-    ])
-
-    dist = pd.DataFrame([
-        {"procedures_had": k, "patient_group": group, "patients": int(dist_counts.get((k, group), 0))}
-        for k in range(1, len(codes) + 1) for group in GROUPS
-    ])
-
-    sensitive_code = raw_by_code["patient_group"] != "this_client"
-    # Groups whose totals relate: the two non-client cells of one procedure (a reader knows everyone who had it is
-    # in one of the three groups), and each group across procedures.
-    by_code = suppress(raw_by_code, "patients", scope.min_cell_size, sensitive=sensitive_code,
-                       groups=[["procedure_code"], ["patient_group"]])
-    sensitive_dist = dist["patient_group"] != "this_client"
-    distribution = suppress(dist, "patients", scope.min_cell_size, sensitive=sensitive_dist,
-                            groups=[["procedures_had"], ["patient_group"]])
+    code_rows = [(rank, code, names[code], group, int(counts.get((code, group), 0)))
+                 for rank, code in enumerate(codes, start=1) for group in GROUPS]
+    dist_rows = [(k, group, int(dist_counts.get((k, group), 0))) for k in range(1, len(codes) + 1) for group in GROUPS]
+    # Groups whose totals relate: the non-client cells of one procedure (a reader knows everyone who had it is in
+    # one of the three groups), and each group across procedures; the same for the distribution.
+    by_code = _suppressed_frame(code_rows, ["rank", "procedure_code", "procedure", "patient_group", "patients"],
+                                scope.min_cell_size, key_columns=(1, 3))
+    distribution = _suppressed_frame(dist_rows, ["procedures_had", "patient_group", "patients"],
+                                     scope.min_cell_size, key_columns=(0, 1))
+    raw_by_code = pd.DataFrame(code_rows, columns=["rank", "procedure_code", "procedure", "patient_group",
+                                                   "patients"])
     return {"by_code": by_code, "distribution": distribution, "raw_by_code": raw_by_code}
+
+
+def _suppressed_frame(rows: list[tuple], columns: list[str], min_cell_size: int, key_columns: tuple[int, int]
+                      ) -> pd.DataFrame:
+    """Rows of (..., patient_group, patients) with small non-client counts suppressed, grouped by each of the two
+    key columns (plain lists: this runs on every first-time question of the client page)."""
+    counts = [row[-1] for row in rows]
+    sensitive = [row[-2] != "this_client" for row in rows]
+    groups = [members for column in key_columns for members in group_positions([row[column] for row in rows])]
+    mask = suppression_mask(counts, min_cell_size, sensitive, groups)
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["suppressed"] = mask
+    frame["patients"] = frame["patients"].astype("Int64").mask(frame["suppressed"])
+    return frame
 
 
 def _age_band_year(birth_year: int, birthdate, today: date) -> str:
@@ -220,10 +236,9 @@ def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
                func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
         .where(*encounter_filters(wh, scope, window)).group_by(e.c.organization_sk)))
     proc = dict((row[0], row[1:]) for row in wh.read(
-        select(e.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
+        select(p.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
                func.coalesce(func.sum(p.c.base_cost), 0.0))
-        .select_from(p.join(e, e.c.encounter_sk == p.c.encounter_sk))
-        .where(*procedure_filters(wh, scope, window)).group_by(e.c.organization_sk)))
+        .where(*procedure_filters(wh, scope, window)).group_by(p.c.organization_sk)))
     result = []
     for org in organization_rows(wh):
         sk = org["organization_sk"]
@@ -298,6 +313,6 @@ def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFr
         select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
         .where(*encounter_filters(wh, scope, window)).group_by(e.c.encounter_class)
     )
-    frame = _frame(rows, ["encounter_class", "encounters", "patients"])
-    return frame.sort_values(["encounters", "encounter_class"], ascending=[False, True]).reset_index(drop=True)
+    ordered = sorted(((name, int(n), int(patients)) for name, n, patients in rows), key=lambda r: (-r[1], r[0]))
+    return pd.DataFrame(ordered, columns=["encounter_class", "encounters", "patients"])
 

@@ -94,20 +94,21 @@ payers = Table(
     "payers",
     metadata,
     Column("payer_sk", Integer, primary_key=True, autoincrement=False),
-    Column("payer_id", String(64), nullable=False, unique=True),
+    Column("payer_id", String(64), nullable=False),
     Column("name", String(128), nullable=False),
     Column("address", Text),
     Column("city", Text),
     Column("state_headquartered", Text),
     Column("zip", Text),
     Column("phone", Text),
+    Index("ux_payers_payer_id", "payer_id", unique=True),
 )
 
 organizations = Table(
     "organizations",
     metadata,
     Column("organization_sk", Integer, primary_key=True, autoincrement=False),
-    Column("organization_id", String(64), nullable=False, unique=True),
+    Column("organization_id", String(64), nullable=False),
     Column("name", Text, nullable=False),
     Column("address", Text),
     Column("city", Text),
@@ -115,13 +116,14 @@ organizations = Table(
     Column("zip", Text),
     Column("lat", Float),
     Column("lon", Float),
+    Index("ux_organizations_organization_id", "organization_id", unique=True),
 )
 
 patients = Table(
     "patients",
     metadata,
     Column("patient_sk", Integer, primary_key=True, autoincrement=False),
-    Column("patient_id", String(64), nullable=False, unique=True),
+    Column("patient_id", String(64), nullable=False),
     Column("birthdate", Date, nullable=False),
     Column("deathdate", Date),
     Column("prefix", Text),
@@ -144,13 +146,14 @@ patients = Table(
     # derived, for de-identified client extracts (DESIGN §3 rule 2)
     Column("birth_year", Integer, nullable=False),
     Column("zip3", String(3)),
+    Index("ux_patients_patient_id", "patient_id", unique=True),
 )
 
 encounters = Table(
     "encounters",
     metadata,
     Column("encounter_sk", Integer, primary_key=True, autoincrement=False),
-    Column("encounter_id", String(64), nullable=False, unique=True),
+    Column("encounter_id", String(64), nullable=False),
     Column("start_at", DateTime, nullable=False),
     Column("stop_at", DateTime),
     Column("service_date", Date, nullable=False),
@@ -171,6 +174,9 @@ encounters = Table(
     Index("ix_encounters_payer_date", "payer_sk", "service_date", "is_hospice", "patient_sk", "encounter_class",
           "month", "organization_sk", "total_claim_cost", "payer_coverage"),
     Index("ix_encounters_patient", "patient_sk", "payer_sk"),
+    # Source ids are unique (the loader proves it); a unique *index* rather than a constraint is dropped and
+    # rebuilt in one pass around a load, instead of taking millions of random UUID inserts one by one.
+    Index("ux_encounters_encounter_id", "encounter_id", unique=True),
 )
 
 procedures = Table(
@@ -184,6 +190,7 @@ procedures = Table(
     Column("patient_sk", Integer, nullable=False),
     Column("encounter_sk", Integer, nullable=False),
     Column("payer_sk", Integer, nullable=False),  # the encounter's payer, copied so scope filters need no join
+    Column("organization_sk", Integer, nullable=False),  # the encounter's organisation, likewise
     Column("encounter_class", String(32), nullable=False),
     Column("code", String(32), nullable=False),
     Column("description", Text, nullable=False),  # raw text as in the CSV; charts use procedure_codes.name
@@ -195,7 +202,7 @@ procedures = Table(
     # Covering indexes (see encounters): by client and date, and by code and date for "patients on the same
     # procedures", which reads every payer's rows of a few codes.
     Index("ix_procedures_payer_date", "payer_sk", "service_date", "code", "is_hospice", "patient_sk", "base_cost",
-          "encounter_sk", "month"),
+          "encounter_sk", "month", "organization_sk"),
     Index("ix_procedures_code_date", "code", "service_date", "patient_sk", "payer_sk", "is_hospice"),
     Index("ix_procedures_patient", "patient_sk", "code"),
 )

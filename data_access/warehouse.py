@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import pickle
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,7 +58,21 @@ class Warehouse:
     # When true (the `warm-cache` command), computed answers are also stored in mart_results for every worker.
     persist_results: bool = False
 
+    # The keys present in mart_results, re-read at most every STORED_KEYS_SECONDS: a miss (most questions) then
+    # costs a set lookup instead of a round trip. A stale set only means computing an answer that was stored.
+    STORED_KEYS_SECONDS = 30.0
+    _stored_keys: tuple[float, frozenset] = field(default=(float("-inf"), frozenset()), repr=False)
+
+    def stored_keys(self) -> frozenset:
+        read_at, keys = self._stored_keys
+        if time.monotonic() - read_at > self.STORED_KEYS_SECONDS:
+            keys = frozenset(row[0] for row in self.read(select(mart_results.c.cache_key)))
+            self._stored_keys = (time.monotonic(), keys)
+        return keys
+
     def stored_result(self, key: str):
+        if key not in self.stored_keys():
+            return None
         rows = self.read(select(mart_results.c.value).where(mart_results.c.cache_key == key))
         return pickle.loads(rows[0][0]) if rows else None
 
@@ -66,6 +81,8 @@ class Warehouse:
         with self.engine.begin() as connection:
             connection.execute(delete(mart_results).where(mart_results.c.cache_key == key))
             connection.execute(insert(mart_results).values(cache_key=key, value=raw))
+        read_at, keys = self._stored_keys
+        self._stored_keys = (read_at, keys | {key})
 
 
 def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:

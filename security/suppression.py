@@ -14,10 +14,34 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 
-def primary_mask(counts: pd.Series, min_cell_size: int, sensitive: pd.Series | bool = True) -> pd.Series:
-    """Cells to hide on their own merit: sensitive counts in 1..min_cell_size-1."""
-    small = (counts >= 1) & (counts < min_cell_size)
-    return small & sensitive
+def suppression_mask(counts: Sequence[int], min_cell_size: int, sensitive: Sequence[bool],
+                     groups: Iterable[Sequence[int]] = ()) -> list[bool]:
+    """The cells to hide, on plain lists (the hot paths call this directly; `suppress` wraps it for frames).
+
+    `groups`: each a list of cell positions whose total is known or derivable. Every group ends up with zero or
+    at least two hidden cells; complementary cells are the smallest other non-zero sensitive cells."""
+    mask = [bool(s) and 1 <= c < min_cell_size for c, s in zip(counts, sensitive)]
+    groups = [list(group) for group in groups]
+    changed = True
+    while changed:
+        changed = False
+        for positions in groups:
+            if sum(mask[p] for p in positions) != 1:
+                continue
+            candidates = [p for p in positions if not mask[p] and sensitive[p] and counts[p] > 0]
+            if not candidates:
+                continue  # no other sensitive non-zero cell: nothing left to combine the hidden one with
+            mask[min(candidates, key=lambda p: (counts[p], p))] = True
+            changed = True
+    return mask
+
+
+def group_positions(keys: Sequence[Sequence]) -> list[list[int]]:
+    """Positions of the cells sharing each key (for `suppression_mask`): keys[i] is cell i's key in one grouping."""
+    positions: dict = {}
+    for index, key in enumerate(keys):
+        positions.setdefault(key, []).append(index)
+    return list(positions.values())
 
 
 def suppress(
@@ -37,28 +61,14 @@ def suppress(
     out = frame.reset_index(drop=True)
     counts = pd.to_numeric(out[count_column], errors="coerce").fillna(0).to_numpy()
     if isinstance(sensitive, pd.Series):
-        sensitive = sensitive.reset_index(drop=True)
-    mask = primary_mask(pd.Series(counts), min_cell_size, sensitive).to_numpy(dtype=bool).copy()
-    eligible = (pd.Series(sensitive, index=out.index) if not isinstance(sensitive, pd.Series)
-                else sensitive).to_numpy(dtype=bool)
-    groups = [list(group) for group in groups]
-    # Positions of the cells of every group, computed once.
-    members_of = [positions for group in groups
-                  for positions in out.groupby(group, sort=False, dropna=False).indices.values()]
-    changed = True
-    while changed:
-        changed = False
-        for positions in members_of:
-            hidden = mask[positions]
-            if hidden.sum() != 1:
-                continue
-            candidates = [p for p in positions if not mask[p] and eligible[p] and counts[p] > 0]
-            if not candidates:
-                continue  # no other sensitive non-zero cell: nothing left to combine the hidden one with
-            mask[min(candidates, key=lambda p: (counts[p], p))] = True
-            changed = True
-    mask = pd.Series(mask, index=out.index)
-    out["suppressed"] = mask.astype(bool)
+        eligible = sensitive.reset_index(drop=True).to_numpy(dtype=bool).tolist()
+    else:
+        eligible = [bool(sensitive)] * len(out)
+    positions = [members for group in groups
+                 for members in group_positions(list(zip(*(out[column].tolist() for column in group))))]
+    mask = pd.Series(suppression_mask(counts.tolist(), min_cell_size, eligible, positions), index=out.index,
+                     dtype=bool)
+    out["suppressed"] = mask
     out[count_column] = pd.Series(counts, index=out.index).astype("Int64").mask(mask)
     return out
 

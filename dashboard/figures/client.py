@@ -15,8 +15,8 @@ def _bar_height(rows: int) -> int:
 
 
 def _hover_data(summary: pd.DataFrame) -> list[list]:
-    return summary[["procedures_performed", "total_cost", "average_cost", "patients", "procedure_code",
-                    "procedure"]].values.tolist()
+    columns = ("procedures_performed", "total_cost", "average_cost", "patients", "procedure_code", "procedure")
+    return [list(row) for row in zip(*(summary[name].tolist() for name in columns))]
 
 
 HOVER = (
@@ -65,34 +65,48 @@ def frequency_bars(by_frequency: pd.DataFrame) -> dict:
     }
 
 
-def _group_traces(frame: pd.DataFrame, category: str, labels: list, min_cell_size: int) -> list[dict]:
+def _group_traces(groups: list, keys: list, patients: list, suppressed: list, order: list, labels: list,
+                  min_cell_size: int) -> list[dict]:
+    """One bar trace per patient group over the categories `order` (drawn as `labels`); cells come as parallel
+    lists (group, category key, patients or None, suppressed)."""
+    cells = {(group, key): (value, bool(hidden))
+             for group, key, value, hidden in zip(groups, keys, patients, suppressed)}
     traces = []
     for group, colour in GROUP_COLOURS.items():
-        part = frame[frame["patient_group"] == group].set_index(category).reindex(labels)
-        values = part["patients"]
-        suppressed = part["suppressed"].fillna(False).astype(bool)
+        values = [cells.get((group, key), (None, False)) for key in order]
         # A suppressed cell is drawn as a short hatched stub labelled "<11": visible, but carrying no number.
-        x = [None if pd.isna(v) else int(v) for v in values]
-        stub = [min_cell_size / 2 if s else None for s in suppressed]
-        text = [display(v, s, min_cell_size) if (s or not pd.isna(v)) else "" for v, s in zip(values, suppressed)]
+        x = [min_cell_size / 2 if hidden else (None if _missing(value) else int(value)) for value, hidden in values]
+        text = [display(value, hidden, min_cell_size) if (hidden or not _missing(value)) else ""
+                for value, hidden in values]
         traces.append({
-            "type": "bar", "orientation": "h", "name": GROUP_LABELS[group], "y": [str(label) for label in labels],
-            "x": [stub_value if s else value for value, stub_value, s in zip(x, stub, suppressed)],
+            "type": "bar", "orientation": "h", "name": GROUP_LABELS[group], "y": labels, "x": x,
             "text": text, "textposition": "outside", "cliponaxis": False,
-            "marker": {"color": colour, "pattern": {"shape": ["/" if s else "" for s in suppressed]}},
+            "marker": {"color": colour, "pattern": {"shape": ["/" if hidden else "" for _, hidden in values]}},
             "hovertemplate": "%{y}<br>" + GROUP_LABELS[group] + ": %{text}<extra></extra>",
         })
     return traces
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _columns(frame: pd.DataFrame, *names: str) -> list[list]:
+    return [frame[name].tolist() for name in names]
 
 
 def shared_bars(by_code: pd.DataFrame, min_cell_size: int) -> dict:
     """For each of the top procedures: patients who had it, by group (suppressed cells shown as <11)."""
     if by_code.empty:
         return empty_figure("No procedures in this selection")
-    order = by_code.drop_duplicates("procedure_code").sort_values("rank")
-    labels = [f"{rank}. {short(name, 38)}" for rank, name in zip(order["rank"], order["procedure"])]
-    frame = by_code.merge(order[["procedure_code"]].assign(label=labels), on="procedure_code")
-    traces = _group_traces(frame, "label", labels, min_cell_size)
+    ranks, codes, names, groups, patients, suppressed = _columns(
+        by_code, "rank", "procedure_code", "procedure", "patient_group", "patients", "suppressed")
+    first = {}
+    for rank, code, name in zip(ranks, codes, names):
+        first.setdefault(code, (rank, name))
+    order = sorted(first, key=lambda code: first[code][0])
+    labels = [f"{first[code][0]}. {short(first[code][1], 38)}" for code in order]
+    traces = _group_traces(groups, codes, patients, suppressed, order, labels, min_cell_size)
     return {
         "data": traces,
         "layout": base_layout(
@@ -109,10 +123,11 @@ def distribution_bars(distribution: pd.DataFrame, min_cell_size: int) -> dict:
     """Patients by how many of the top procedures they had."""
     if distribution.empty:
         return empty_figure("No procedures in this selection")
-    counts = sorted(distribution["procedures_had"].unique())
+    had, groups, patients, suppressed = _columns(distribution, "procedures_had", "patient_group", "patients",
+                                                 "suppressed")
+    counts = sorted(set(had))
     labels = [f"{k} of them" for k in counts]
-    frame = distribution.assign(label=distribution["procedures_had"].map(dict(zip(counts, labels))))
-    traces = _group_traces(frame, "label", labels, min_cell_size)
+    traces = _group_traces(groups, had, patients, suppressed, counts, labels, min_cell_size)
     return {
         "data": traces,
         "layout": base_layout(

@@ -54,16 +54,18 @@ def encounter_classes(classes: pd.DataFrame) -> dict:
 def ranked_procedures(by_frequency: pd.DataFrame, limit: int = 25) -> dict:
     if by_frequency.empty:
         return empty_figure("No procedures of this specialty in the selection")
-    top = by_frequency.head(limit)
+    names = by_frequency["procedure"].tolist()[:limit]
+    performed = by_frequency["procedures_performed"].tolist()[:limit]
+    patients, costs = by_frequency["patients"].tolist()[:limit], by_frequency["total_cost"].tolist()[:limit]
     return {
         "data": [{
-            "type": "bar", "orientation": "h", "y": short_labels(top["procedure"]),
-            "x": top["procedures_performed"].tolist(), "marker": {"color": PRIMARY},
-            "customdata": top[["patients", "total_cost", "procedure"]].values.tolist(),
+            "type": "bar", "orientation": "h", "y": short_labels(names),
+            "x": performed, "marker": {"color": PRIMARY},
+            "customdata": [list(row) for row in zip(patients, costs, names)],
             "hovertemplate": "<b>%{customdata[2]}</b><br>Performed: %{x:,}<br>Patients: %{customdata[0]:,}"
                              "<br>Total cost: $%{customdata[1]:,.2f}<extra></extra>",
         }],
-        "layout": base_layout(height=max(240, 50 + 22 * len(top)), showlegend=False,
+        "layout": base_layout(height=max(240, 50 + 22 * len(names)), showlegend=False,
                               yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
                               xaxis={"title": {"text": "Times performed"}, "gridcolor": "#e9ecef"},
                               margin={"l": 10, "r": 20, "t": 10, "b": 40}),

@@ -30,6 +30,12 @@ def _at_most(name: str, value, limit) -> dict:
 def row_targets(row: dict, multiplier: int | None) -> list[dict]:
     """The issue's targets for one data callback row at one size."""
     targets, page, ratio = [], row["page"], row.get("ratio")
+    if row["kind"] == "repeat":
+        # the issue asks repeated management analyses at 100x to stay within 2x the floor; the other repeated
+        # rows are shown for reading (the client and team targets are judged on the first-time questions)
+        if page in ANALYSIS_PAGES and multiplier == 100:
+            targets.append(_at_most("p50/floor", ratio, 2))
+        return targets
     if row["kind"] != "data":
         return targets
     if page in CLIENT_PAGES and multiplier in (1, 100):
@@ -131,15 +137,16 @@ def main_table(results: dict) -> list[str]:
 
 def runs_table(results: dict) -> list[str]:
     header = ["size", "engine", "load s (command)", "load s (loader)", "warm s", "warehouse MB", "worker RSS MB",
-              "floor p50 ms", "floor rps (8 clients)", "first /client load ms", "targets"]
+              "worker private MB", "floor p50 ms", "floor rps (8 clients)", "first /client load ms", "targets"]
     rows = []
     for run in results["runs"]:
         load = run.get("load") or {}
         rss = ", ".join(number(value) for value in (run.get("workers_rss_mb") or {}).values())
+        private = ", ".join(number(value) for value in (run.get("workers_private_mb") or {}).values())
         rows.append([run["size"], run["engine"], number(load.get("seconds")), number(load.get("reported_seconds")),
                      number(load.get("warm_seconds")),
                      number(run["warehouse_bytes"] / 2**20 if run.get("warehouse_bytes") else None),
-                     rss or "–", number(run.get("floor_p50_ms")),
+                     rss or "–", private or "–", number(run.get("floor_p50_ms")),
                      number((run.get("throughput") or {}).get("requests_per_s")),
                      number((run.get("first_page_load") or {}).get("total_ms")),
                      "; ".join(f"{t['target']} {t['result']}" for t in run.get("targets", []))])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from tests.bench.env import PROJECT_ROOT, VENV_BIN, rss_mb
+from tests.bench.env import PROJECT_ROOT, VENV_BIN, private_mb, rss_mb
 
 PROBLEM_MARKERS = ("Traceback", "[ERROR]", "[CRITICAL]", "WORKER TIMEOUT")
 
@@ -109,6 +109,9 @@ class Gunicorn:
 
     def worker_rss_mb(self) -> dict[int, float]:
         return {pid: round(rss, 1) for pid in self.worker_pids() if (rss := rss_mb(pid)) is not None}
+
+    def worker_private_mb(self) -> dict[int, float]:
+        return {pid: round(value, 1) for pid in self.worker_pids() if (value := private_mb(pid)) is not None}
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -203,3 +203,47 @@ def test_malformed_record_is_named_by_line(loaded, tmp_path, fixture_input):
     (bad / "payers.csv").write_text("\n".join(lines), encoding="utf-8-sig")
     with pytest.raises(InputError, match=r"payers.csv, line 4: malformed CSV: 8 fields where the header has 7"):
         load_input(loaded, bad)
+
+
+def test_fast_column_parsers_agree_with_pandas():
+    """The Arrow fast paths give pandas' values on well-formed columns and step aside on anything else, so that
+    the pandas path still names the bad rows."""
+    import pandas as pd
+
+    from data_access.csv_input import _fast_numbers, _fast_timestamps
+
+    stamps = pd.Series(["2011-01-02T09:26:36Z", "2020-02-29T23:59:59Z"], dtype="str")
+    expected = pd.to_datetime(stamps, format="ISO8601", utc=True)
+    assert _fast_timestamps(stamps).tolist() == expected.tolist()
+    for odd in ("", "2020-13-45T09:00:00Z", "2020-01-02T03:04:05.5Z", "2020-01-02T03:04:05+01:00", "yesterday"):
+        assert _fast_timestamps(pd.Series(["2011-01-02T09:26:36Z", odd], dtype="str")) is None, odd
+    amounts = pd.Series(["0", "85.55", "1018.02", "12"], dtype="str")
+    assert _fast_numbers(amounts).tolist() == pd.to_numeric(amounts).tolist()
+    for odd in ("", "12,50", "abc"):
+        assert _fast_numbers(pd.Series(["1.5", odd], dtype="str")) is None, odd
+
+
+def test_key_index_finds_rows_and_misses(tmp_path):
+    import pandas as pd
+
+    from data_access.csv_input import KeyIndex
+
+    index = KeyIndex(pd.Series(["b", "a", "c"], dtype="str"))
+    assert index.get_indexer(pd.Series(["a", "c", "zz", "", "b"], dtype="str")).tolist() == [1, 2, -1, -1, 0]
+
+
+def test_a_warehouse_with_old_unique_constraints_is_rebuilt(tmp_path, fixture_input):
+    """Earlier versions declared source ids UNIQUE constraints, which a load must keep up row by row; the next load
+    recreates such tables with unique indexes, which it rebuilds in one pass."""
+    from sqlalchemy import inspect
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE encounters (encounter_sk INTEGER PRIMARY KEY, encounter_id VARCHAR(64) NOT NULL UNIQUE)")
+    load_input(engine, fixture_input)
+    inspector = inspect(engine)
+    assert inspector.get_unique_constraints("encounters") == []
+    unique = [index for index in inspector.get_indexes("encounters") if index["unique"]]
+    assert [index["column_names"] for index in unique] == [["encounter_id"]]
+    assert counts(engine)["encounters"] == 17
