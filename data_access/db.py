@@ -6,6 +6,7 @@ database comes back after an outage.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +34,17 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             engine = _engines[url] = _create_engine(url)
         return engine
+
+
+def _forget_inherited_connections() -> None:
+    """In a child after fork (gunicorn --preload imports the app once in the master): pooled connections belong to
+    the parent. They are dropped from the child's pools without being closed, so that the parent's stay usable and
+    the child opens its own on first use."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def dispose_engines() -> None:

@@ -327,13 +327,13 @@ def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size
         members = near[near["cluster"] == label]
         centre_lat, centre_lon = float(members["lat"].mean()), float(members["lon"].mean())
         within = tree.query_radius(np.radians(members[["lat", "lon"]].to_numpy()), r=radius_m / EARTH_RADIUS_M)
-        client_ids = set(np.concatenate(within).tolist()) if len(within) else set()
+        client_count = int(np.unique(np.concatenate(within)).size) if len(within) else 0
         centre_distance = tree.query(np.radians([[centre_lat, centre_lon]]), k=1)[0][0, 0] * EARTH_RADIUS_M
         records.append({
             "cluster_id": int(label) + 1, "non_client_patients": int(len(members)),
             "centroid_lat": round(centre_lat, 5), "centroid_lon": round(centre_lon, 5),
             "nearest_client_m": round(float(centre_distance), 1),
-            "client_patients_within_radius": len(client_ids),
+            "client_patients_within_radius": client_count,
             "top_procedures": top.get(label, ""),
             # the cluster holds patients PAG staff may only see in aggregate
             "sensitive": bool((~members["row_visible"]).any()),

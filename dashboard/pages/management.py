@@ -182,6 +182,10 @@ def register_callbacks(app) -> None:
         scope = V.internal_scope()
         radius = P.parse_int(radius, "radius", *P.RADIUS_RANGE, 500)
         min_size = P.parse_int(min_size, "minimum cluster size", *P.CLUSTER_SIZE_RANGE, 5)
+        return V.memoized("management-proximity", scope, {"radius_m": radius, "min_cluster_size": min_size},
+                          lambda: _proximity_answer(scope, radius, min_size))
+
+    def _proximity_answer(scope, radius, min_size):
         wh = V.warehouse()
         began = time.perf_counter()
         result = M.proximity(wh, scope, radius_m=radius, min_cluster_size=min_size)

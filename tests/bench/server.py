@@ -1,7 +1,8 @@
-"""gunicorn as in production (`gunicorn -w 2 -b 127.0.0.1:<port> wsgi:server`), on a free loopback port.
+"""gunicorn as in production (`gunicorn -w 2 --preload -b 127.0.0.1:<port> wsgi:server`), on a free loopback port.
 
-Measurements start only when every worker has finished importing the app (each worker imports it after the fork
-and is idle afterwards), otherwise the first calls would time a worker's start-up instead of the app. gunicorn gets
+Measurements start only when every worker is up and idle (with `--preload` the master imports the app once and the
+workers share those pages until they write to them), otherwise the first calls would time a worker's start-up
+instead of the app. gunicorn gets
 its own session, so a Ctrl-C reaches the harness only and the harness stops gunicorn in an orderly way. Its output
 goes to a log file that is scanned afterwards for tracebacks and worker timeouts, which the report lists.
 
@@ -75,7 +76,7 @@ class Gunicorn:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")
         command = [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                   "--no-control-socket", "wsgi:server"]
+                   "--preload", "--no-control-socket", "wsgi:server"]
         self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
