@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard import memory
 from dashboard.config import PROJECT_ROOT, Settings
 from dashboard.state import build_state
 from data_access.db import WarehouseUnavailable, init_schema, is_unavailable
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     guard.init_app(server, dash_app)
     CSRFProtect(server)
     headers.init_app(server, dash_app, settings.production)
+    memory.init_app(server)
     _register_error_handlers(server)
     server.extensions["dash"] = dash_app
     return server
