@@ -65,15 +65,15 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
     codes = [row[0] for row in rows]
     performed = [int(row[1]) for row in rows]
     totals = np.round(np.array([float(row[2] or 0.0) for row in rows], dtype=float), 2)
-    averages = np.round(totals / np.maximum(performed, 1), 2) if rows else totals
+    averages = np.round(totals / np.maximum(performed, 1), 2)
     patients = [int(row[3]) for row in rows]
     order = sorted(range(len(rows)), key=lambda i: (-totals[i], codes[i]))
     return pd.DataFrame({
         "procedure_code": [codes[i] for i in order],
         "procedure": [names.get(codes[i]) for i in order],
         "procedures_performed": [performed[i] for i in order],
-        "total_cost": totals[order] if rows else totals,
-        "average_cost": averages[order] if rows else averages,
+        "total_cost": totals[order],
+        "average_cost": averages[order],
         "patients": [patients[i] for i in order],
     }, columns=SUMMARY_COLUMNS)
 

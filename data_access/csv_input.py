@@ -223,9 +223,11 @@ def _arrow(values) -> pa.Array:
 
 
 def parse_columns(
-    path: Path, name: str, frame: pd.DataFrame, known_ids: dict[str, KeyIndex]
+    path: Path, name: str, frame: pd.DataFrame, known_ids: dict[str, KeyIndex],
+    references: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Type every column of `frame` per its spec; returns typed columns and the problems found."""
+    """Type every column of `frame` per its spec; returns typed columns and the problems found. The row each
+    reference points to (-1: none) goes into `references` under its column, for the transform to reuse."""
     check = TableValidator(path, name, frame)
     typed = pd.DataFrame(index=frame.index)
     for column, kind in FILE_SPECS[name].items():
@@ -278,7 +280,10 @@ def parse_columns(
             target = kind.split(":", 1)[1]
             check.flag(column, empty, f"empty reference to {target}.csv")
             if target in known_ids:
-                missing = pd.Series(known_ids[target].get_indexer(raw) < 0, index=raw.index)
+                rows = known_ids[target].get_indexer(raw)
+                if references is not None:
+                    references[column] = rows
+                missing = pd.Series(rows < 0, index=raw.index)
                 check.flag(column, missing & ~empty, f"{{value!r}} is not an Id in {target}.csv")
             typed[column] = raw
         else:  # pragma: no cover - a spec typo is a programming error

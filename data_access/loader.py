@@ -101,22 +101,30 @@ def read_specialty_map(path: Path) -> pd.DataFrame:
     return frame[["code", "specialty"]]
 
 
-def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress) -> dict[str, pd.DataFrame]:
-    """Typed source frames keyed by file stem; raises InputError naming file, line and column."""
+References = dict[tuple[str, str], np.ndarray]  # (file, column) -> row of the referenced record in its file
+
+
+def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress
+                      ) -> tuple[dict[str, pd.DataFrame], References]:
+    """Typed source frames keyed by file stem, and every reference resolved to a row (found once, while checking
+    it); raises InputError naming file, line and column."""
     files = input_files(input_dir)
     known_ids: dict[str, KeyIndex] = {}
     typed: dict[str, pd.DataFrame] = {}
+    references: References = {}
     for name in LOAD_ORDER:
         progress(f"reading {name}.csv")
         raw = read_csv(files[name], name)
-        frame, problems = parse_columns(files[name], name, raw, known_ids)
+        rows: dict[str, np.ndarray] = {}
+        frame, problems = parse_columns(files[name], name, raw, known_ids, rows)
         if problems:
             raise InputError(problems)
         if "Id" in frame:
             known_ids[name] = KeyIndex(frame["Id"])
         typed[name] = frame
+        references.update({(name, column): found for column, found in rows.items()})
     progress("checking references")
-    _check_procedure_patients(files["procedures"], typed)
+    _check_procedure_patients(files["procedures"], typed, references)
     mapping = read_specialty_map(mapping_path)
     unknown = ~typed["procedures"]["CODE"].isin(mapping["code"])
     if unknown.any():
@@ -130,32 +138,25 @@ def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress) -
             column_number=5, more=int(unknown.sum()) - 1,
         )])
     typed["specialty_map"] = mapping
-    return typed
+    return typed, references
 
 
-def _check_procedure_patients(path: Path, typed: dict[str, pd.DataFrame]) -> None:
+def _check_procedure_patients(path: Path, typed: dict[str, pd.DataFrame], references: References) -> None:
     """A procedure's patient must be its encounter's patient, or scoping by encounter payer would be wrong."""
-    encounters, procedures = typed["encounters"], typed["procedures"]
-    position = _keys(encounters["Id"]).get_indexer(procedures["ENCOUNTER"])
+    procedures = typed["procedures"]
     # compared as patient row numbers: integer arrays, not millions of strings
-    patient_index = _keys(typed["patients"]["Id"])
-    owner = patient_index.get_indexer(encounters["PATIENT"])[position]
-    mismatch = pd.Series(owner != patient_index.get_indexer(procedures["PATIENT"]), index=procedures.index)
+    owner = references[("encounters", "PATIENT")][references[("procedures", "ENCOUNTER")]]
+    mismatch = pd.Series(owner != references[("procedures", "PATIENT")], index=procedures.index)
     if mismatch.any():
         check = TableValidator(path, "procedures", procedures)
         check.flag("PATIENT", mismatch, "patient {value!r} is not the patient of the procedure's encounter")
         raise InputError(check.problems())
 
 
-def _keys(ids: pd.Series) -> KeyIndex:
-    return KeyIndex(ids)
-
-
-def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def transform(typed: dict[str, pd.DataFrame], references: References) -> dict[str, pd.DataFrame]:
     """Source frames -> warehouse table frames (surrogate keys, derived columns, canonical dimensions).
 
-    Surrogate keys are row positions + 1; references are resolved with `KeyIndex.get_indexer` (hash lookups on
-    whole columns, in Arrow), which the validation has already proven to succeed.
+    Surrogate keys are row positions + 1, so a reference's key is the row the validation found for it + 1.
     """
     payers = typed["payers"].reset_index(drop=True)
     organizations = typed["organizations"].reset_index(drop=True)
@@ -163,8 +164,6 @@ def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     encounters = typed["encounters"].reset_index(drop=True)
     procedures = typed["procedures"].reset_index(drop=True)
     mapping = typed["specialty_map"]
-    payer_index, organization_index = _keys(payers["Id"]), _keys(organizations["Id"])
-    patient_index, encounter_index = _keys(patients["Id"]), _keys(encounters["Id"])
 
     out: dict[str, pd.DataFrame] = {}
     out["payers"] = pd.DataFrame({
@@ -189,13 +188,13 @@ def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     start = encounters["START"]
     encounter_class = encounters["ENCOUNTERCLASS"].to_numpy()
     admission = encounters["CODE"].isin(HOSPICE_ADMISSION_CODES).to_numpy()
-    encounter_payer = payer_index.get_indexer(encounters["PAYER"]) + 1
-    encounter_organization = organization_index.get_indexer(encounters["ORGANIZATION"]) + 1
+    encounter_payer = references[("encounters", "PAYER")] + 1
+    encounter_organization = references[("encounters", "ORGANIZATION")] + 1
     out["encounters"] = pd.DataFrame({
         "encounter_sk": np.arange(1, len(encounters) + 1), "encounter_id": encounters["Id"], "start_at": start,
         "stop_at": encounters["STOP"], "service_date": start.dt.normalize(),
         "month": (start.dt.year * 100 + start.dt.month).astype("int64"),
-        "patient_sk": patient_index.get_indexer(encounters["PATIENT"]) + 1,
+        "patient_sk": references[("encounters", "PATIENT")] + 1,
         "organization_sk": encounter_organization,
         "payer_sk": encounter_payer,
         "encounter_class": encounter_class, "code": encounters["CODE"],
@@ -208,11 +207,11 @@ def transform(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     specialty_of = mapping.set_index("code")["specialty"]
     hospice_codes = set(specialty_of[specialty_of == HOSPICE_SPECIALTY].index)
     pstart = procedures["START"]
-    position = encounter_index.get_indexer(procedures["ENCOUNTER"])  # the encounter's row of each procedure
+    position = references[("procedures", "ENCOUNTER")]  # the encounter's row of each procedure
     out["procedures"] = pd.DataFrame({
         "procedure_sk": np.arange(1, len(procedures) + 1), "start_at": pstart, "stop_at": procedures["STOP"],
         "service_date": pstart.dt.normalize(), "month": (pstart.dt.year * 100 + pstart.dt.month).astype("int64"),
-        "patient_sk": patient_index.get_indexer(procedures["PATIENT"]) + 1,
+        "patient_sk": references[("procedures", "PATIENT")] + 1,
         "encounter_sk": position + 1,
         "payer_sk": encounter_payer[position],
         "organization_sk": encounter_organization[position],
@@ -257,9 +256,9 @@ def load_input(
     if current and current.input_hash == digest and not force:
         return LoadResult("unchanged", current.version_id, digest, seconds=time.perf_counter() - began)
 
-    typed = read_and_validate(Path(input_dir), mapping_path, progress)
+    typed, references = read_and_validate(Path(input_dir), mapping_path, progress)
     progress("transforming")
-    tables = transform(typed)
+    tables = transform(typed, references)
     for name in LOAD_ORDER:
         described[f"{name}.csv"]["rows"] = len(typed[name])
     dates = tables["encounters"]["service_date"]

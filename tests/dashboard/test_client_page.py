@@ -134,14 +134,7 @@ def assert_group_chart_equals_extract(figure: dict, frame: pd.DataFrame, categor
 def viewer(app):
     """`viewer("uhc")` -> a logged-in Viewer on the fixture app, one login per account for the module (logins hash
     passwords on purpose slowly)."""
-    cache = {}
-
-    def get(username):
-        if username not in cache:
-            cache[username] = login(app, username)
-        return cache[username]
-
-    return get
+    return cached_logins(app)
 
 
 # (username, payer picked, specialty picked) -> (members, encounters, procedures, total procedure cost)

@@ -8,9 +8,7 @@ which reads the raw CSVs and never calls product query code.
 """
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import pytest
 from sqlalchemy import select
@@ -33,6 +31,7 @@ from tests.dashboard.test_team_page import (
     reference_for,
     team_values,
 )
+from tests.security.matrix_helpers import response_text as body_text
 
 pytestmark = pytest.mark.realdata
 
@@ -53,18 +52,6 @@ def reference(real_input):
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
-
-
-def body_text(response) -> str:
-    """What a response carries, as text: the body, or for an Excel file every part of the zip, decompressed."""
-    data = response.get_data()
-    if data[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
-    text = data.decode("utf-8", "replace")
-    if response.is_json:  # JSON may escape characters ("\u0068ospice"): read it back as text
-        text += "\n" + json.dumps(json.loads(text), ensure_ascii=False)
-    return text
 
 
 def leaks(text: str) -> list[str]:
