@@ -52,7 +52,8 @@ def memoized(view: str, scope: Scope, params: dict, build):
                        wh.version().token)
     answer = wh.cache.get(key)
     if answer is None:
-        answer = build()
+        with wh.session():
+            answer = build()
         wh.cache.set(key, answer)
     return answer
 

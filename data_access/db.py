@@ -69,7 +69,11 @@ def _create_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # The most recently returned connection is reused first (LIFO): a worker keeps one connection's page cache
+        # hot instead of filling SQLITE_CACHE_KIB in each pooled connection in turn.
+        in_memory = parsed.database in (None, "", ":memory:")  # one connection per thread: no pool to order
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **({} if in_memory else {"pool_use_lifo": True}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -85,6 +89,7 @@ def _create_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
+        pool_use_lifo=True,
         pool_size=5,
         max_overflow=5,
         pool_timeout=5,

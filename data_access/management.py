@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-# Imported with the module, not on the first request: scipy and scikit-learn take a second to import, which
-# would otherwise land on the first management call of every worker.
-from scipy.stats import chi2_contingency
-from sklearn.cluster import DBSCAN
-from sklearn.neighbors import BallTree
+from scipy.special import chdtrc
 from sqlalchemy import case, distinct, func, select
 
 from data_access.catalog import code_names, payer_keys
-from data_access.geo import EARTH_RADIUS_M, hex_cells, hex_centres
+from data_access.geo import SphereIndex, dbscan, hex_cells, hex_centres
 from data_access.rls import Window
 from data_access.schema import encounters, mart_patient_payers, patients, procedures
 from data_access.warehouse import Warehouse, scoped_query
@@ -177,9 +172,15 @@ def chi_square(table: pd.DataFrame) -> dict:
     """Chi-square test of independence on an areas x procedures table of counts (no continuity correction),
     with Cramér's V and adjusted standardized residuals ((O - E) / sqrt(E (1 - row/n) (1 - col/n)))."""
     observed = table.to_numpy(dtype=float)
-    statistic, p_value, dof, expected = chi2_contingency(observed, correction=False)
     n = observed.sum()
     rows, cols = observed.shape
+    # scipy.stats.chi2_contingency(correction=False), written out: scipy.stats costs every worker 30 MB to import
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
+    if (expected == 0).any():
+        raise ValueError("a row or column of the contingency table is empty")
+    dof = (rows - 1) * (cols - 1)
+    statistic = float(((observed - expected) ** 2 / expected).sum()) if dof else 0.0
+    p_value = float(chdtrc(dof, statistic)) if dof else 1.0
     cramers_v = float(np.sqrt(statistic / (n * (min(rows, cols) - 1)))) if min(rows, cols) > 1 else float("nan")
     row_share = observed.sum(axis=1, keepdims=True) / n
     col_share = observed.sum(axis=0, keepdims=True) / n
@@ -289,15 +290,6 @@ def detail_client_homes(wh: Warehouse, scope: Scope) -> pd.DataFrame:
     return people.loc[people["client_row_visible"], ["lat", "lon"]].reset_index(drop=True)
 
 
-def dbscan_haversine(lat: np.ndarray, lon: np.ndarray, radius_m: float, min_cluster_size: int) -> np.ndarray:
-    if len(lat) == 0:
-        return np.array([], dtype=int)
-    coords = np.radians(np.column_stack([lat, lon]))
-    model = DBSCAN(eps=radius_m / EARTH_RADIUS_M, min_samples=min_cluster_size, metric="haversine",
-                   algorithm="ball_tree")
-    return model.fit_predict(coords)
-
-
 @scoped_query(Audience.INTERNAL)
 def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size: int = 5) -> dict:
     """Non-client patients living within `radius_m` of a client patient, grouped by DBSCAN (haversine metric,
@@ -315,20 +307,18 @@ def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size
     if clients.empty or others.empty:
         return {"clusters": empty_clusters, "near": others.assign(nearest_client_m=np.nan, cluster=-1).iloc[0:0],
                 "near_count": 0}
-    tree = BallTree(np.radians(clients[["lat", "lon"]].to_numpy()), metric="haversine")
-    distance, _ = tree.query(np.radians(others[["lat", "lon"]].to_numpy()), k=1)
-    others["nearest_client_m"] = distance[:, 0] * EARTH_RADIUS_M
+    homes = SphereIndex(clients["lat"], clients["lon"])
+    others["nearest_client_m"] = homes.nearest_m(others["lat"], others["lon"])
     near = others[others["nearest_client_m"] <= radius_m].reset_index(drop=True)
-    near["cluster"] = dbscan_haversine(near["lat"].to_numpy(), near["lon"].to_numpy(), radius_m, min_cluster_size)
+    near["cluster"] = dbscan(near["lat"], near["lon"], radius_m, min_cluster_size)
 
     top = _top_procedures(wh, near)
     records = []
     for label in sorted(set(near["cluster"]) - {-1}):
         members = near[near["cluster"] == label]
         centre_lat, centre_lon = float(members["lat"].mean()), float(members["lon"].mean())
-        within = tree.query_radius(np.radians(members[["lat", "lon"]].to_numpy()), r=radius_m / EARTH_RADIUS_M)
-        client_count = int(np.unique(np.concatenate(within)).size) if len(within) else 0
-        centre_distance = tree.query(np.radians([[centre_lat, centre_lon]]), k=1)[0][0, 0] * EARTH_RADIUS_M
+        client_count = int(homes.within(members["lat"], members["lon"], radius_m).size)
+        centre_distance = homes.nearest_m([centre_lat], [centre_lon])[0]
         records.append({
             "cluster_id": int(label) + 1, "non_client_patients": int(len(members)),
             "centroid_lat": round(centre_lat, 5), "centroid_lon": round(centre_lon, 5),

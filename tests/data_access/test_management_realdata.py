@@ -443,9 +443,8 @@ def test_small_clusters_with_aggregate_only_patients_have_no_centroid(people, pr
 
 def test_clustering_time_of_the_real_data_at_default_settings(product):
     """Measured, printed (`-s`), never asserted (DESIGN §7: speed is reported, not asserted). Cold = the query cache
-    is bypassed (the undecorated function); scikit-learn is imported first so that its import time is not counted."""
-    import sklearn.cluster  # noqa: F401
-    import sklearn.neighbors  # noqa: F401
+    is bypassed (the undecorated function); scipy.spatial is imported first so that its import time is not counted."""
+    import scipy.spatial  # noqa: F401
 
     timings = []
     for _ in range(3):
