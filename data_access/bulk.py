@@ -24,13 +24,21 @@ def _as_text_columns(table: Table, frame: pd.DataFrame, booleans: tuple) -> pd.D
         if pd.api.types.is_datetime64_any_dtype(column):
             # SQLAlchemy's own storage formats, so that its Date/DateTime types read the values back.
             fmt = "%Y-%m-%d %H:%M:%S.%f" if isinstance(table.c[name].type, DateTime) else "%Y-%m-%d"
-            text = column.dt.strftime(fmt)
-            out[name] = text.where(column.notna(), None)
+            out[name] = _formatted(column, fmt)
         elif pd.api.types.is_bool_dtype(column):
             out[name] = np.where(column.to_numpy(), booleans[0], booleans[1])
         else:
             out[name] = column
     return pd.DataFrame(out, index=frame.index)
+
+
+def _formatted(column: pd.Series, fmt: str) -> np.ndarray:
+    """`column.dt.strftime(fmt)` with None for missing values, formatting each distinct value once: a column of
+    millions of rows holds a few thousand days (and far fewer distinct timestamps than rows), and strftime costs
+    about 0.4 microseconds a value."""
+    codes, distinct = pd.factorize(column)
+    texts = np.append(np.asarray(distinct.strftime(fmt), dtype=object), None)
+    return texts[codes]  # code -1 (missing) takes the None at the end
 
 
 def _arrow_table(table: Table, frame: pd.DataFrame) -> pa.Table:

@@ -87,26 +87,39 @@ def file_sha256(path: Path) -> str:
 
 
 def check_encoding(path: Path) -> None:
-    """Refuse anything but UTF-8 (with or without BOM), naming the first bad line."""
+    """Refuse anything but UTF-8 (with or without BOM), naming the first bad line. Lines are counted only once a
+    bad byte is found (counting them on every load cost a second at 100x)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    line = 1
+    offset = 0
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as error:
-                line += block[: error.start].count(b"\n")
                 start = block.rfind(b"\n", 0, error.start) + 1
                 byte = block[error.start : error.start + 1].hex()
                 raise InputError([Problem(
-                    path.name, line, None,
+                    path.name, _line_at(path, offset + error.start), None,
                     f"not valid UTF-8 (byte 0x{byte} at character {error.start - start + 1}); save the file as UTF-8",
                 )]) from None
-            line += block.count(b"\n")
+            offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise InputError([Problem(path.name, line, None, "file ends in the middle of a UTF-8 character")]) from None
+            raise InputError([Problem(path.name, _line_at(path, offset), None,
+                                      "file ends in the middle of a UTF-8 character")]) from None
+
+
+def _line_at(path: Path, position: int) -> int:
+    """The 1-based line holding byte `position` of the file."""
+    line, done = 1, 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if done + len(block) > position:
+                return line + block[: position - done].count(b"\n")
+            line += block.count(b"\n")
+            done += len(block)
+    return line
 
 
 def line_numbers(path: Path, rows: list[int]) -> dict[int, int]:
@@ -236,7 +249,7 @@ def parse_columns(
         if kind == "id":
             check.flag(column, empty, "empty identifier")
             # the usual case (all distinct) is proven by one hash count; only then are duplicates located
-            if pc.count_distinct(_arrow(raw)).as_py() != len(raw):
+            if len(pc.unique(_arrow(raw))) != len(raw):  # unique: 5x faster than count_distinct here
                 check.flag(column, raw.duplicated() & ~empty, "duplicate identifier {value!r}")
             typed[column] = raw
         elif kind == "required":

@@ -247,3 +247,28 @@ def test_a_warehouse_with_old_unique_constraints_is_rebuilt(tmp_path, fixture_in
     unique = [index for index in inspector.get_indexes("encounters") if index["unique"]]
     assert [index["column_names"] for index in unique] == [["encounter_id"]]
     assert counts(engine)["encounters"] == 17
+
+
+@pytest.mark.parametrize("bad_line", [2, 40_000, 70_001])
+def test_a_bad_byte_is_located_past_the_first_block(tmp_path, bad_line):
+    """Lines are counted only when a bad byte is found; the count must still be right across 1 MB blocks."""
+    from data_access.csv_input import check_encoding
+
+    lines = [f"row {n:06d},{'x' * 20}" for n in range(1, 80_001)]  # about 2 MB
+    data = "\n".join(lines).encode()
+    position = sum(len(line) + 1 for line in lines[: bad_line - 1]) + 4
+    path = tmp_path / "big.csv"
+    path.write_bytes(data[:position] + b"\xe9" + data[position + 1:])
+    with pytest.raises(InputError) as error:
+        check_encoding(path)
+    assert f"big.csv, line {bad_line}" in str(error.value)
+    assert "byte 0xe9 at character 5" in str(error.value)
+
+
+def test_a_file_cut_inside_a_character_is_refused(tmp_path):
+    from data_access.csv_input import check_encoding
+
+    path = tmp_path / "cut.csv"
+    path.write_bytes(("a,b\n" * 300_000).encode() + "é".encode()[:1])
+    with pytest.raises(InputError, match=r"cut.csv, line 300001: file ends in the middle of a UTF-8 character"):
+        check_encoding(path)
