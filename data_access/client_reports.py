@@ -27,18 +27,28 @@ def _frame(rows, columns) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
 
+def _read_together(wh: Warehouse, *queries) -> list[list[tuple]]:
+    """The rows of each query, read in one statement (UNION ALL, each row tagged with its query's position): one
+    round trip instead of one per query. The queries must have the same number of columns."""
+    tagged = [query.add_columns(literal(position).label("query_position")) for position, query in enumerate(queries)]
+    results: list[list[tuple]] = [[] for _ in queries]
+    for row in wh.read(union_all(*tagged)):
+        results[row[-1]].append(tuple(row[:-1]))
+    return results
+
+
 @scoped_query(Audience.CLIENT)
 def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
     """Members, encounters, procedures and total procedure cost of the scope in the window."""
-    p = procedures
-    proc = wh.read(
-        select(func.count(), func.coalesce(func.sum(p.c.base_cost), 0.0), func.count(distinct(p.c.patient_sk)))
-        .where(*procedure_filters(wh, scope, window)))[0]
-    e = encounters
-    enc = wh.read(select(func.count(), func.count(distinct(e.c.patient_sk)),
-                         func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
-                         func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-                  .where(*encounter_filters(wh, scope, window)))[0]
+    p, e = procedures, encounters
+    proc, enc = _read_together(
+        wh,
+        select(func.count(), func.coalesce(func.sum(p.c.base_cost), 0.0), func.count(distinct(p.c.patient_sk)),
+               literal(0.0)).where(*procedure_filters(wh, scope, window)),
+        select(func.count(), func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.count(distinct(e.c.patient_sk)),
+               func.coalesce(func.sum(e.c.payer_coverage), 0.0)).where(*encounter_filters(wh, scope, window)),
+    )
+    proc, enc = proc[0], (enc[0][0], enc[0][2], enc[0][1], enc[0][3])  # enc: count, patients, claim, coverage
     # With a specialty, "members" are the members who had a procedure of it; otherwise those with an encounter.
     members = proc[2] if scope.specialty else enc[1]
     return {
@@ -78,11 +88,15 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
     }, columns=SUMMARY_COLUMNS)
 
 
-def by_frequency(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary ordered by how often each procedure was performed (most first, then code)."""
+def frequency_order(summary: pd.DataFrame) -> list[int]:
+    """Positions of the summary's rows by how often each procedure was performed (most first, then code)."""
     performed, codes = summary["procedures_performed"].tolist(), summary["procedure_code"].tolist()
-    order = sorted(range(len(codes)), key=lambda i: (-performed[i], codes[i]))
-    return summary.take(order).reset_index(drop=True)
+    return sorted(range(len(codes)), key=lambda i: (-performed[i], codes[i]))
+
+
+def by_frequency(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary ordered by how often each procedure was performed (the `procedure-summary` extract's order)."""
+    return summary.take(frequency_order(summary)).reset_index(drop=True)
 
 
 def _client_date(value, precision: str) -> str:
@@ -231,14 +245,17 @@ def members(wh: Warehouse, scope: Scope, window: Window, today: date | None = No
 def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
     """The organisations that treated the scope's members in the window, with the client's figures there."""
     e, p = encounters, procedures
-    enc = dict((row[0], row[1:]) for row in wh.read(
+    enc_rows, proc_rows = _read_together(
+        wh,
         select(e.c.organization_sk, func.count(), func.count(distinct(e.c.patient_sk)),
                func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-        .where(*encounter_filters(wh, scope, window)).group_by(e.c.organization_sk)))
-    proc = dict((row[0], row[1:]) for row in wh.read(
+        .where(*encounter_filters(wh, scope, window)).group_by(e.c.organization_sk),
         select(p.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
-               func.coalesce(func.sum(p.c.base_cost), 0.0))
-        .where(*procedure_filters(wh, scope, window)).group_by(p.c.organization_sk)))
+               func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
+        .where(*procedure_filters(wh, scope, window)).group_by(p.c.organization_sk),
+    )
+    enc = {row[0]: row[1:] for row in enc_rows}
+    proc = {row[0]: row[1:4] for row in proc_rows}
     result = []
     for org in organization_rows(wh):
         sk = org["organization_sk"]
@@ -277,11 +294,14 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
                    func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
                    func.coalesce(func.sum(e.c.payer_coverage), 0.0))
             .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
-    enc = {row[0]: row[1:] for row in wh.read(enc_query)}
-    proc = {row[0]: row[1:] for row in wh.read(
+    enc_rows, proc_rows = _read_together(
+        wh, enc_query,
         select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
-               func.coalesce(func.sum(p.c.base_cost), 0.0))
-        .where(*procedure_filters(wh, scope, window)).group_by(p.c.month))}
+               func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
+        .where(*procedure_filters(wh, scope, window)).group_by(p.c.month),
+    )
+    enc = {row[0]: row[1:] for row in enc_rows}
+    proc = {row[0]: row[1:4] for row in proc_rows}
     records = []
     for month in months_between(window.start, window.end):
         encounters_n, enc_patients, claim, coverage = enc.get(month, (0, 0, 0.0, 0.0))

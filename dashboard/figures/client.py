@@ -14,9 +14,10 @@ def _bar_height(rows: int) -> int:
     return max(260, 60 + ROW_HEIGHT * rows)
 
 
-def _hover_data(summary: pd.DataFrame) -> list[list]:
+def _hover_data(summary: pd.DataFrame, order: list[int] | None = None) -> list[list]:
     columns = ("procedures_performed", "total_cost", "average_cost", "patients", "procedure_code", "procedure")
-    return [list(row) for row in zip(*(summary[name].tolist() for name in columns))]
+    rows = [list(row) for row in zip(*(summary[name].tolist() for name in columns))]
+    return rows if order is None else [rows[i] for i in order]
 
 
 HOVER = (
@@ -46,18 +47,20 @@ def cost_bars(summary: pd.DataFrame) -> dict:
     }
 
 
-def frequency_bars(by_frequency: pd.DataFrame) -> dict:
-    """How often each procedure was performed, most at the top."""
-    if by_frequency.empty:
+def frequency_bars(summary: pd.DataFrame, order: list[int]) -> dict:
+    """How often each procedure was performed, most at the top: the summary's rows taken in `order`
+    (`client_reports.frequency_order`; reordering lists here is cheaper than a reordered frame)."""
+    if summary.empty:
         return empty_figure("No procedures in this selection")
+    performed, labels = summary["procedures_performed"].tolist(), short_labels(summary["procedure"])
     return {
         "data": [{
-            "type": "bar", "orientation": "h", "x": by_frequency["procedures_performed"].tolist(),
-            "y": short_labels(by_frequency["procedure"]), "customdata": _hover_data(by_frequency),
+            "type": "bar", "orientation": "h", "x": [performed[i] for i in order],
+            "y": [labels[i] for i in order], "customdata": _hover_data(summary, order),
             "hovertemplate": HOVER, "marker": {"color": ACCENT}, "name": "Times performed",
         }],
         "layout": base_layout(
-            height=_bar_height(len(by_frequency)), showlegend=False,
+            height=_bar_height(len(order)), showlegend=False,
             yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 11}},
             xaxis={"gridcolor": "#e9ecef", "side": "top"},
             margin={"l": 10, "r": 20, "t": 40, "b": 20},
