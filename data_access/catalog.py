@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from data_access.definitions import HOSPICE_SPECIALTY
-from data_access.schema import organizations, payers, procedure_codes, specialties
+from data_access.schema import mart_client_procedures, organizations, payers, procedure_codes, specialties
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 
@@ -28,6 +28,13 @@ def _cached(wh: Warehouse, name: str, build):
 def payer_keys(wh: Warehouse) -> dict[str, int]:
     """Payer name -> surrogate key."""
     return _cached(wh, "payers", lambda: wh.scalar_map(select(payers.c.name, payers.c.payer_sk)))
+
+
+def client_marts_built(wh: Warehouse) -> bool:
+    """Whether the current data came with client marts: data loaded by an earlier loader version has none and is
+    answered from the base tables until the next load."""
+    return _cached(wh, "client_marts_built",
+                   lambda: bool(wh.read(select(mart_client_procedures.c.payer_sk).limit(1))))
 
 
 def payer_sk(wh: Warehouse, name: str) -> int:

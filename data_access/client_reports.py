@@ -11,10 +11,18 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import String, case, cast, distinct, func, literal, select, union_all
 
-from data_access.catalog import code_names, organization_rows, payer_keys
+from data_access import client_marts
+from data_access.catalog import client_marts_built, code_names, organization_rows, payer_keys
 from data_access.definitions import NO_INSURANCE
-from data_access.rls import Window, encounter_filters, procedure_filters
-from data_access.schema import encounters, patients, procedures
+from data_access.rls import Window, client_mart_filters, encounter_filters, firsts_specialty, procedure_filters
+from data_access.schema import (
+    encounters,
+    mart_client_encounters,
+    mart_client_firsts,
+    mart_client_procedures,
+    patients,
+    procedures,
+)
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 from security.suppression import group_positions, suppression_mask
@@ -37,9 +45,81 @@ def _read_together(wh: Warehouse, *queries) -> list[list[tuple]]:
     return results
 
 
+# ---------------------------------------------------------------- client marts (whole calendar months)
+
+
+def _mart_months(wh: Warehouse, window: Window) -> tuple[int, int] | None:
+    """The window as (first, last) yyyymm when the client marts can answer it exactly, else None."""
+    if not client_marts_built(wh):
+        return None
+    version = wh.version()
+    return client_marts.month_span(window.start, window.end, version.min_date, version.max_date)
+
+
+def _firsts(wh: Warehouse, scope: Scope, months: tuple[int, int], family: str, *, per_month: bool = False):
+    """A first-occurrence family (client_marts) over `months`: the distinct count per key over the whole window
+    (key -> (entities, claim, coverage)), or with `per_month` the distinct count within each month ((key, month)
+    -> (entities, claim, coverage))."""
+    f = mart_client_firsts
+    clauses = [*client_mart_filters(wh, scope, months, f), f.c.family == family,
+               f.c.specialty == firsts_specialty(scope, family)]
+    sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
+    if per_month:
+        rows = wh.read(select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month))
+        return {(row[0], row[1]): (int(row[2]), float(row[3]), float(row[4])) for row in rows}
+    rows = wh.read(select(f.c.key, *sums).where(*clauses, f.c.prev_month < months[0]).group_by(f.c.key))
+    return {row[0]: (int(row[1]), float(row[2]), float(row[3])) for row in rows}
+
+
+def _mart_procedures(wh: Warehouse, scope: Scope, months: tuple[int, int], by=None) -> dict:
+    """Procedure count and total cost from the marts, per value of column `by` (None: one total under None)."""
+    m = mart_client_procedures
+    group = [] if by is None else [m.c[by]]
+    rows = wh.read(select(*group, func.sum(m.c.procedures), func.sum(m.c.cost))
+                   .where(*client_mart_filters(wh, scope, months, m)).group_by(*group))
+    return {(row[0] if by else None): (int(row[-2] or 0), float(row[-1] or 0.0)) for row in rows}
+
+
+def _mart_encounters(wh: Warehouse, scope: Scope, months: tuple[int, int], by=None) -> dict:
+    """Encounter count, claim cost and payer coverage from the marts (no specialty), per value of column `by`."""
+    m = mart_client_encounters
+    group = [] if by is None else [m.c[by]]
+    rows = wh.read(select(*group, func.sum(m.c.encounters), func.sum(m.c.claim), func.sum(m.c.coverage))
+                   .where(*client_mart_filters(wh, scope, months, m)).group_by(*group))
+    return {(row[0] if by else None): (int(row[-3] or 0), float(row[-2] or 0.0), float(row[-1] or 0.0))
+            for row in rows}
+
+
+def _encounter_parts(wh: Warehouse, scope: Scope, months: tuple[int, int], by: str) -> dict:
+    """Per organisation ("org", key "*" for all) or per month ("month"): (encounters, patients, claim, coverage) of
+    the scope's encounters, from the marts. With a specialty the encounters are those holding a procedure of it
+    (each once) and the patient count is not kept (the callers count members by procedures then)."""
+    if scope.specialty is not None:
+        found = _firsts(wh, scope, months, "spec_enc", per_month=(by == "month"))
+        return {key: (n, 0, claim, coverage) for key, (n, claim, coverage) in found.items()}
+    if by == "month":
+        sums = _mart_encounters(wh, scope, months, "month")
+        people = _firsts(wh, scope, months, "enc", per_month=True)
+        return {("*", month): (n, people.get(("*", month), (0,))[0], claim, coverage)
+                for month, (n, claim, coverage) in sums.items()}
+    sums = _mart_encounters(wh, scope, months, "organization_sk")
+    people = _firsts(wh, scope, months, "enc")
+    result = {str(org): (n, people.get(str(org), (0,))[0], claim, coverage)
+              for org, (n, claim, coverage) in sums.items()}
+    total = [sum(values[i] for values in sums.values()) for i in range(3)]
+    result["*"] = (total[0], people.get("*", (0,))[0], total[1], total[2])
+    return result
+
+
 @scoped_query(Audience.CLIENT)
 def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
     """Members, encounters, procedures and total procedure cost of the scope in the window."""
+    months = _mart_months(wh, window)
+    if months is not None:
+        proc = (*_mart_procedures(wh, scope, months).get(None, (0, 0.0)),
+                _firsts(wh, scope, months, "proc").get("*", (0,))[0] if scope.specialty else 0)
+        enc = _encounter_parts(wh, scope, months, "org").get("*", (0, 0, 0.0, 0.0))
+        return _kpi_record(scope, proc, enc)
     p, e = procedures, encounters
     proc, enc = _read_together(
         wh,
@@ -49,6 +129,11 @@ def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
                func.coalesce(func.sum(e.c.payer_coverage), 0.0)).where(*encounter_filters(wh, scope, window)),
     )
     proc, enc = proc[0], (enc[0][0], enc[0][2], enc[0][1], enc[0][3])  # enc: count, patients, claim, coverage
+    return _kpi_record(scope, proc, enc)
+
+
+def _kpi_record(scope: Scope, proc: tuple, enc: tuple) -> dict:
+    """proc: (count, cost, patients); enc: (count, patients, claim cost, payer coverage)."""
     # With a specialty, "members" are the members who had a procedure of it; otherwise those with an encounter.
     members = proc[2] if scope.specialty else enc[1]
     return {
@@ -64,12 +149,18 @@ def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
 @scoped_query(Audience.CLIENT)
 def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """One row per procedure code, sorted by total cost (highest first, then code)."""
-    p = procedures
-    rows = wh.read(
-        select(p.c.code, func.count(), func.sum(p.c.base_cost), func.count(distinct(p.c.patient_sk)))
-        .where(*procedure_filters(wh, scope, window))
-        .group_by(p.c.code)
-    )
+    months = _mart_months(wh, window)
+    if months is not None:
+        people = _firsts(wh, scope, months, "code")
+        rows = [(code, n, cost, people.get(code, (0,))[0])
+                for code, (n, cost) in _mart_procedures(wh, scope, months, "code").items()]
+    else:
+        p = procedures
+        rows = wh.read(
+            select(p.c.code, func.count(), func.sum(p.c.base_cost), func.count(distinct(p.c.patient_sk)))
+            .where(*procedure_filters(wh, scope, window))
+            .group_by(p.c.code)
+        )
     # Built from plain lists (one frame at the end): pandas' per-operation cost dominates at this size.
     names = code_names(wh)
     codes = [row[0] for row in rows]
@@ -244,6 +335,13 @@ def members(wh: Warehouse, scope: Scope, window: Window, today: date | None = No
 @scoped_query(Audience.CLIENT)
 def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
     """The organisations that treated the scope's members in the window, with the client's figures there."""
+    months = _mart_months(wh, window)
+    if months is not None:
+        enc = {int(key): value for key, value in _encounter_parts(wh, scope, months, "org").items() if key != "*"}
+        people = _firsts(wh, scope, months, "proc") if scope.specialty else {}
+        proc = {org: (n, people.get(str(org), (0,))[0], cost)
+                for org, (n, cost) in _mart_procedures(wh, scope, months, "organization_sk").items()}
+        return _hospital_records(wh, scope, enc, proc)
     e, p = encounters, procedures
     enc_rows, proc_rows = _read_together(
         wh,
@@ -256,6 +354,12 @@ def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
     )
     enc = {row[0]: row[1:] for row in enc_rows}
     proc = {row[0]: row[1:4] for row in proc_rows}
+    return _hospital_records(wh, scope, enc, proc)
+
+
+def _hospital_records(wh: Warehouse, scope: Scope, enc: dict, proc: dict) -> list[dict]:
+    """enc: organisation -> (encounters, patients, claim, coverage); proc: organisation -> (procedures, patients,
+    cost)."""
     result = []
     for org in organization_rows(wh):
         sk = org["organization_sk"]
@@ -277,6 +381,14 @@ def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
 def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """Per month: members helped (distinct within the month), encounters, procedures, cost (the `patients-helped`
     extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
+    months = _mart_months(wh, window)
+    if months is not None:
+        enc = {month: value for (key, month), value in _encounter_parts(wh, scope, months, "month").items()
+               if key == "*"}
+        people = _firsts(wh, scope, months, "proc", per_month=True) if scope.specialty else {}
+        proc = {month: (n, people.get(("*", month), (0,))[0], cost)
+                for month, (n, cost) in _mart_procedures(wh, scope, months, "month").items()}
+        return _month_records(scope, window, enc, proc)
     e, p = encounters, procedures
     if scope.specialty is None:
         enc_query = (
@@ -302,6 +414,11 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
     )
     enc = {row[0]: row[1:] for row in enc_rows}
     proc = {row[0]: row[1:4] for row in proc_rows}
+    return _month_records(scope, window, enc, proc)
+
+
+def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> pd.DataFrame:
+    """enc: month -> (encounters, patients, claim, coverage); proc: month -> (procedures, patients, cost)."""
     records = []
     for month in months_between(window.start, window.end):
         encounters_n, enc_patients, claim, coverage = enc.get(month, (0, 0, 0.0, 0.0))
@@ -328,11 +445,21 @@ def months_between(start: date, end: date) -> list[int]:
 @scoped_query(Audience.CLIENT)
 def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
-    e = encounters
-    rows = wh.read(
-        select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
-        .where(*encounter_filters(wh, scope, window)).group_by(e.c.encounter_class)
-    )
+    months = _mart_months(wh, window)
+    if months is not None and scope.specialty is None:
+        people = _firsts(wh, scope, months, "enc_class")
+        rows = [(name, n, people.get(name, (0,))[0])
+                for name, (n, _claim, _coverage) in _mart_encounters(wh, scope, months, "encounter_class").items()]
+    elif months is not None:
+        people = _firsts(wh, scope, months, "spec_class")
+        rows = [(name, n, people.get(name, (0,))[0])
+                for name, (n, _claim, _coverage) in _firsts(wh, scope, months, "spec_enc_class").items()]
+    else:
+        e = encounters
+        rows = wh.read(
+            select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
+            .where(*encounter_filters(wh, scope, window)).group_by(e.c.encounter_class)
+        )
     ordered = sorted(((name, int(n), int(patients)) for name, n, patients in rows), key=lambda r: (-r[1], r[0]))
     return pd.DataFrame(ordered, columns=["encounter_class", "encounters", "patients"])
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, MetaData, delete, insert, inspect, text, update
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from data_access import marts, schema
+from data_access import client_marts, marts, schema
 from data_access.bulk import insert_frame
 from data_access.csv_input import (
     LOAD_ORDER,
@@ -43,7 +43,7 @@ from data_access.definitions import (
 )
 
 # Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
-LOADER_VERSION = "3"
+LOADER_VERSION = "4"
 # SQLite page cache of the loading connection (KiB): index builds sort in memory instead of spilling to disk.
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
@@ -259,6 +259,8 @@ def load_input(
     typed, references = read_and_validate(Path(input_dir), mapping_path, progress)
     progress("transforming")
     tables = transform(typed, references)
+    progress("building client marts")
+    tables.update(client_marts.build(tables))
     for name in LOAD_ORDER:
         described[f"{name}.csv"]["rows"] = len(typed[name])
     dates = tables["encounters"]["service_date"]

@@ -13,7 +13,13 @@ from datetime import date
 from sqlalchemy import false, select
 
 from data_access.catalog import payer_sk, specialty_codes
-from data_access.schema import encounters, procedures
+from data_access.schema import (
+    encounters,
+    mart_client_encounters,
+    mart_client_firsts,
+    mart_client_procedures,
+    procedures,
+)
 from data_access.warehouse import Warehouse
 from security.scope import Audience, Scope
 
@@ -68,6 +74,36 @@ def encounter_filters(wh: Warehouse, scope: Scope, window: Window, table=encount
     if not scope.hospice_visible:
         clauses.append(table.c.is_hospice.is_(False))
     return clauses
+
+
+def client_mart_filters(wh: Warehouse, scope: Scope, months: tuple[int, int], table) -> list:
+    """The same rules on the client marts (data_access.client_marts), for the calendar months `months`.
+
+    Procedure counts: the payer's, without hospice rows when hidden, of the specialty's codes. Encounter counts (used
+    without a specialty only): the payer's, without hospice admissions when hidden. First occurrences: the payer's,
+    counted with the scope's hospice visibility; the caller picks the family and its specialty (`firsts_specialty`).
+    """
+    first, last = months
+    clauses = [table.c.payer_sk == _client_payer(wh, scope), table.c.month >= first, table.c.month <= last]
+    if table is mart_client_firsts:
+        return clauses + [table.c.hospice_visible.is_(scope.hospice_visible)]
+    if table is mart_client_encounters and scope.specialty is not None:
+        raise ValueError("encounter counts with a specialty come from first occurrences (spec_enc)")
+    if not scope.hospice_visible:
+        clauses.append(table.c.is_hospice.is_(False))
+    if table is mart_client_procedures and scope.specialty is not None:
+        codes = specialty_codes(wh).get(scope.specialty)
+        clauses.append(table.c.code.in_(codes) if codes else false())
+    return clauses
+
+
+def firsts_specialty(scope: Scope, family: str) -> str:
+    """The specialty a first-occurrence family is counted under for this scope ("*": every specialty)."""
+    if family in ("code", "enc", "enc_class"):
+        return "*"  # specialty-independent (the code family is narrowed to the specialty's codes by the caller)
+    if scope.specialty is None:
+        raise ValueError(f"the {family} family is only kept per specialty")
+    return scope.specialty
 
 
 def internal_hospice_filter(scope: Scope, table) -> list:

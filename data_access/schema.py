@@ -239,6 +239,57 @@ mart_patient_payers = Table(
     Column("last_date", Date, nullable=False),
 )
 
+# Client marts (data_access.client_marts): the client and team pages' numbers by calendar month, built by the loader.
+# Counts and sums add up across months; distinct counts do not, so they are stored as "first occurrences": one row
+# per (group, key, month, previous month the same patient or encounter occurred in the group, or 0) with how many
+# there are. The distinct patients of months m1..m2 are the occurrences in m1..m2 whose previous one is before m1.
+
+mart_client_procedures = Table(
+    "mart_client_procedures",
+    metadata,
+    Column("payer_sk", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("is_hospice", Boolean, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("organization_sk", Integer, nullable=False),
+    Column("procedures", Integer, nullable=False),
+    Column("cost", Float, nullable=False),
+    Index("ix_mart_client_procedures", "payer_sk", "month", "is_hospice", "code", "organization_sk", "procedures",
+          "cost"),
+)
+
+mart_client_encounters = Table(
+    "mart_client_encounters",
+    metadata,
+    Column("payer_sk", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("is_hospice", Boolean, nullable=False),
+    Column("organization_sk", Integer, nullable=False),
+    Column("encounter_class", String(32), nullable=False),
+    Column("encounters", Integer, nullable=False),
+    Column("claim", Float, nullable=False),
+    Column("coverage", Float, nullable=False),
+    Index("ix_mart_client_encounters", "payer_sk", "month", "is_hospice", "organization_sk", "encounter_class",
+          "encounters", "claim", "coverage"),
+)
+
+mart_client_firsts = Table(
+    "mart_client_firsts",
+    metadata,
+    Column("payer_sk", Integer, nullable=False),
+    Column("hospice_visible", Boolean, nullable=False),  # false: counted over rows that are not hospice data
+    Column("specialty", String(64), nullable=False),  # "*": every specialty
+    Column("family", String(16), nullable=False),  # what is counted, by what (data_access.client_marts.FAMILIES)
+    Column("key", String(64), nullable=False),  # the group within the family ("*": all)
+    Column("month", Integer, nullable=False),
+    Column("prev_month", Integer, nullable=False),  # 0: no earlier occurrence
+    Column("entities", Integer, nullable=False),
+    Column("claim", Float, nullable=False),  # encounter families: the claim cost of those encounters
+    Column("coverage", Float, nullable=False),
+    Index("ix_mart_client_firsts", "payer_sk", "hospice_visible", "specialty", "family", "month", "prev_month", "key",
+          "entities", "claim", "coverage"),
+)
+
 mart_results = Table(
     "mart_results",
     metadata,
@@ -260,6 +311,10 @@ WAREHOUSE_TABLES = (
     procedures,
     specialties,
     procedure_codes,
+    # computed by the loader from the frames above and written with them (not from the tables, like the marts)
+    mart_client_procedures,
+    mart_client_encounters,
+    mart_client_firsts,
 )
 APP_TABLES = (users, user_sessions, audit_log, data_versions)
 

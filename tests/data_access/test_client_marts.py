@@ -1,0 +1,246 @@
+"""Client marts (data_access.client_marts): exact for every run of whole months, never used for other windows.
+
+- the builder against distinct counts computed here with pandas, on random data with several organisations,
+  hospice rows and specialties (the real data has one organisation, which the builder takes a shortcut for);
+- on the real data, every client view answered from the marts equals the same view answered from the base tables,
+  for every specialty, both hospice visibilities, client and non-client payers and month-aligned windows;
+- which windows the marts answer (whole months after clipping to the data's dates) and which they leave alone.
+"""
+from __future__ import annotations
+
+import random
+from datetime import date
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import event
+
+from data_access import catalog, client_marts
+from data_access import client_reports as R
+from data_access.client_marts import month_span
+from data_access.rls import Window
+from security.scope import Audience, Role, Scope
+
+VIEWS = (R.kpis, R.procedure_summary, R.hospitals, R.helped_by_month, R.by_encounter_class)
+
+
+# ---------------------------------------------------------------- the builder, on random data
+
+
+def random_frames(seed: int, organisations: int) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n_enc, n_proc = 400, 900
+    months = np.array([202001, 202002, 202003, 202004, 202005, 202012, 202101])
+    encounters = pd.DataFrame({
+        "encounter_sk": np.arange(1, n_enc + 1),
+        "payer_sk": rng.integers(1, 4, n_enc),
+        "patient_sk": rng.integers(1, 60, n_enc),
+        "organization_sk": rng.integers(1, organisations + 1, n_enc),
+        "encounter_class": rng.choice(["ambulatory", "inpatient", "wellness"], n_enc),
+        "month": rng.choice(months, n_enc),
+        "is_hospice": rng.random(n_enc) < 0.1,
+        "total_claim_cost": rng.integers(0, 1000, n_enc).astype(float),
+        "payer_coverage": rng.integers(0, 500, n_enc).astype(float),
+    })
+    owner = rng.integers(0, n_enc, n_proc)
+    codes = np.array([f"c{i}" for i in range(12)])
+    procedures = pd.DataFrame({
+        "encounter_sk": owner + 1,
+        "payer_sk": encounters["payer_sk"].to_numpy()[owner],
+        "patient_sk": encounters["patient_sk"].to_numpy()[owner],
+        "organization_sk": encounters["organization_sk"].to_numpy()[owner],
+        "encounter_class": encounters["encounter_class"].to_numpy()[owner],
+        "month": rng.choice(months, n_proc),
+        "code": rng.choice(codes, n_proc),
+        "base_cost": rng.integers(1, 300, n_proc).astype(float),
+    })
+    procedures["is_hospice"] = procedures["code"].isin(["c0", "c1"]) | encounters["is_hospice"].to_numpy()[owner]
+    procedure_codes = pd.DataFrame({"code": codes, "specialty": ["Hospice", "Hospice"] + ["A"] * 5 + ["B"] * 5})
+    return {"encounters": encounters, "procedures": procedures, "procedure_codes": procedure_codes}
+
+
+def mart_distinct(firsts: pd.DataFrame, first: int, last: int, **where) -> dict:
+    """The marts' distinct count per key over months first..last (the formula client_reports uses)."""
+    rows = firsts[(firsts["month"] >= first) & (firsts["month"] <= last) & (firsts["prev_month"] < first)]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return {key: (int(group["entities"].sum()), float(group["claim"].sum())) for key, group in rows.groupby("key")}
+
+
+@pytest.mark.parametrize("organisations", [1, 3])
+@pytest.mark.parametrize("seed", range(3))
+def test_first_occurrences_give_exact_distinct_counts(seed, organisations):
+    frames = random_frames(seed, organisations)
+    marts = client_marts.build(frames)
+    firsts = marts["mart_client_firsts"]
+    p, e = frames["procedures"], frames["encounters"]
+    spec = p["code"].map(dict(zip(frames["procedure_codes"]["code"], frames["procedure_codes"]["specialty"])))
+    p = p.assign(specialty=spec)
+    e_claim = e.set_index("encounter_sk")["total_claim_cost"]
+    months = sorted(set(p["month"]) | set(e["month"]))
+    for first, last in [(months[0], months[-1])] + [(a, b) for a in months for b in months if a <= b][::5]:
+        for payer in (1, 2, 3):
+            for visible in (True, False):
+                pw = p[(p["payer_sk"] == payer) & p["month"].between(first, last) & (visible | ~p["is_hospice"])]
+                ew = e[(e["payer_sk"] == payer) & e["month"].between(first, last) & (visible | ~e["is_hospice"])]
+                where = {"payer_sk": payer, "hospice_visible": visible}
+
+                expected = pw.groupby("code")["patient_sk"].nunique().to_dict()
+                got = mart_distinct(firsts, first, last, family="code", specialty="*", **where)
+                assert {k: v[0] for k, v in got.items()} == expected
+
+                expected = ew.groupby("organization_sk")["patient_sk"].nunique().to_dict()
+                expected = {str(k): v for k, v in expected.items()} | ({"*": ew["patient_sk"].nunique()}
+                                                                         if len(ew) else {})
+                got = mart_distinct(firsts, first, last, family="enc", specialty="*", **where)
+                assert {k: v[0] for k, v in got.items()} == expected
+
+                expected = ew.groupby("encounter_class")["patient_sk"].nunique().to_dict()
+                got = mart_distinct(firsts, first, last, family="enc_class", specialty="*", **where)
+                assert {k: v[0] for k, v in got.items()} == expected
+
+                for name in ("A", "B", "Hospice"):
+                    ps = pw[pw["specialty"] == name]
+                    where_s = {**where, "specialty": name}
+                    expected = ps.groupby("organization_sk")["patient_sk"].nunique().to_dict()
+                    expected = {str(k): v for k, v in expected.items()} | ({"*": ps["patient_sk"].nunique()}
+                                                                             if len(ps) else {})
+                    got = mart_distinct(firsts, first, last, family="proc", **where_s)
+                    assert {k: v[0] for k, v in got.items()} == expected
+
+                    held = ps.drop_duplicates("encounter_sk")
+                    expected = {str(k): (len(g), float(e_claim[g["encounter_sk"]].sum()))
+                                for k, g in held.groupby("organization_sk")}
+                    if len(held):
+                        expected["*"] = (len(held), float(e_claim[held["encounter_sk"]].sum()))
+                    got = mart_distinct(firsts, first, last, family="spec_enc", **where_s)
+                    assert got == expected  # whole-dollar amounts: float sums are exact
+
+                    expected = held.groupby("encounter_class").size().to_dict()
+                    got = mart_distinct(firsts, first, last, family="spec_enc_class", **where_s)
+                    assert {k: v[0] for k, v in got.items()} == expected
+
+                    expected = ps.groupby("encounter_class")["patient_sk"].nunique().to_dict()
+                    got = mart_distinct(firsts, first, last, family="spec_class", **where_s)
+                    assert {k: v[0] for k, v in got.items()} == expected
+
+
+def test_additive_marts_add_up_to_the_frames():
+    frames = random_frames(11, 2)
+    marts = client_marts.build(frames)
+    p, e = frames["procedures"], frames["encounters"]
+    assert marts["mart_client_procedures"]["procedures"].sum() == len(p)
+    assert marts["mart_client_procedures"]["cost"].sum() == pytest.approx(p["base_cost"].sum())
+    assert marts["mart_client_encounters"]["encounters"].sum() == len(e)
+    assert marts["mart_client_encounters"]["claim"].sum() == pytest.approx(e["total_claim_cost"].sum())
+
+
+# ---------------------------------------------------------------- which windows
+
+
+@pytest.mark.parametrize("start,end,expected", [
+    (date(2020, 1, 1), date(2020, 12, 31), (202001, 202012)),
+    (date(2020, 4, 1), date(2020, 6, 30), (202004, 202006)),
+    (date(2020, 2, 1), date(2020, 2, 29), (202002, 202002)),  # leap year
+    (date(2011, 1, 2), date(2022, 2, 5), (201101, 202202)),  # the data's own first and last day
+    (date(2000, 1, 1), date(2030, 6, 15), (201101, 202202)),  # beyond the data on both sides
+    (date(2020, 1, 2), date(2020, 12, 31), None),  # cuts into January
+    (date(2020, 1, 1), date(2020, 12, 30), None),  # cuts into December
+    (date(2021, 2, 7), date(2022, 2, 5), None),  # "last 12 months"
+    (date(2023, 1, 1), date(2023, 12, 31), None),  # after the data
+])
+def test_month_span(start, end, expected):
+    assert month_span(start, end, date(2011, 1, 2), date(2022, 2, 5)) == expected
+
+
+# ---------------------------------------------------------------- the real data: marts == base tables
+
+
+def scopes(wh):
+    for payer in ("Humana", "UnitedHealthcare", "Medicare"):
+        for visible in (True, False):
+            for specialty in [None, *catalog.all_specialties(wh)]:
+                yield Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer=payer,
+                            specialty=specialty, hospice_visible=visible)
+
+
+def aligned_windows(first: date, last: date, count: int = 6) -> list[Window]:
+    rng = random.Random(20261127)
+    windows = [Window(first, last), Window(date(2020, 1, 1), date(2020, 12, 31)),
+               Window(date(2020, 4, 1), date(2020, 6, 30))]
+    while len(windows) < count:
+        a, b = sorted(rng.sample(range(first.year * 12 + first.month - 1, last.year * 12 + last.month), 2))
+        end = client_marts._month_end(date(b // 12, b % 12 + 1, 1))
+        windows.append(Window(date(a // 12, a % 12 + 1, 1), end))
+    return windows
+
+
+@pytest.fixture(scope="module")
+def real_wh(real_app):
+    return real_app.extensions["pag"].warehouse
+
+
+@pytest.mark.realdata
+def test_every_client_view_from_the_marts_equals_the_base_tables(real_wh, monkeypatch):
+    version = real_wh.version()
+    compared = 0
+    for window in aligned_windows(version.min_date, version.max_date):
+        assert R._mart_months(real_wh, window) is not None
+        for scope in scopes(real_wh):
+            for view in VIEWS:
+                from_marts = view.__wrapped__(real_wh, scope, window)
+                with monkeypatch.context() as patch:
+                    patch.setattr(R, "_mart_months", lambda wh, window: None)
+                    from_tables = view.__wrapped__(real_wh, scope, window)
+                if isinstance(from_marts, pd.DataFrame):
+                    pd.testing.assert_frame_equal(from_marts, from_tables, check_dtype=False)
+                else:
+                    assert from_marts == from_tables, (view.__name__, scope.describe(), window)
+                compared += 1
+    assert compared >= 6 * 3 * 2 * 16 * len(VIEWS)
+
+
+def statements_during(wh, call) -> list[str]:
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(wh.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(wh.engine, "before_cursor_execute", record)
+    return seen
+
+
+@pytest.mark.realdata
+def test_whole_months_read_only_the_marts_and_other_windows_the_tables(real_wh):
+    scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer="Humana", specialty="Oncology",
+                  hospice_visible=False)
+    catalog.all_specialties(real_wh), catalog.specialty_codes(real_wh), catalog.organization_rows(real_wh)
+    catalog.client_marts_built(real_wh), catalog.code_names(real_wh), catalog.payer_keys(real_wh)
+    for window, base in ((Window(date(2019, 1, 1), date(2019, 12, 31)), False),
+                         (Window(date(2019, 1, 15), date(2019, 12, 31)), True)):
+        for view in VIEWS:
+            statements = statements_during(real_wh, lambda v=view, w=window: v.__wrapped__(real_wh, scope, w))
+            touched = any(" procedures" in s or " encounters" in s for s in statements)
+            assert touched is base, (view.__name__, window, statements)
+
+
+@pytest.mark.realdata
+def test_data_loaded_without_marts_is_answered_from_the_tables(real_wh, monkeypatch):
+    monkeypatch.setattr(R, "client_marts_built", lambda wh: False)
+    assert R._mart_months(real_wh, Window(date(2020, 1, 1), date(2020, 12, 31))) is None
+
+
+def test_mart_filters_refuse_an_internal_scope():
+    from data_access.rls import client_mart_filters
+    from data_access.schema import mart_client_encounters
+
+    wh = SimpleNamespace()
+    internal = Scope(viewer="x", role=Role.SENIOR, audience=Audience.INTERNAL)
+    with pytest.raises(PermissionError):
+        client_mart_filters(wh, internal, (202001, 202012), mart_client_encounters)
