@@ -81,14 +81,16 @@ def test_sqlite_outage_is_a_clear_503(tmp_path, fixture_input):
     assert app.test_client().get("/healthz").status_code == 200
 
 
-def _kill_load_halfway(database_url: str, input_dir, marker: str = "writing procedures") -> int:
+def _kill_load_halfway(database_url: str, input_dir, marker: tuple[str, ...] = ("writing", "procedures")) -> int:
+    """Start load-data and kill it once its progress names every word of `marker` (the procedures being written:
+    alone on SQLite, among the tables written two at a time on PostgreSQL)."""
     env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "development"}
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "load-data", "--input", str(input_dir)],
                                cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     seen = []
     for line in process.stderr:
         seen.append(line)
-        if marker in line:
+        if all(word in line for word in marker):
             os.kill(process.pid, signal.SIGKILL)
             break
     process.wait(timeout=60)
