@@ -5,10 +5,10 @@ in a dropdown) goes through the scoped functions at the bottom.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from data_access.definitions import HOSPICE_SPECIALTY
-from data_access.schema import mart_client_procedures, organizations, payers, procedure_codes, specialties
+from data_access.schema import mart_client_firsts, organizations, payers, procedure_codes, procedures, specialties
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 
@@ -30,11 +30,17 @@ def payer_keys(wh: Warehouse) -> dict[str, int]:
     return _cached(wh, "payers", lambda: wh.scalar_map(select(payers.c.name, payers.c.payer_sk)))
 
 
-def client_marts_built(wh: Warehouse) -> bool:
-    """Whether the current data came with client marts: data loaded by an earlier loader version has none and is
-    answered from the base tables until the next load."""
-    return _cached(wh, "client_marts_built",
-                   lambda: bool(wh.read(select(mart_client_procedures.c.payer_sk).limit(1))))
+def client_marts_used(wh: Warehouse) -> bool:
+    """Whether client views over whole months read the client marts: when the data came with them (data loaded by
+    an earlier loader version has none until the next load) and they hold fewer rows than the procedures they
+    summarise. On small data (the real input: 0.2 M mart rows for 48,000 procedures) the base tables answer as
+    fast with fewer statements; at 10x and beyond the marts are the smaller side."""
+    def decide() -> bool:
+        marts = wh.read(select(func.count()).select_from(mart_client_firsts))[0][0]
+        base = wh.read(select(func.count()).select_from(procedures))[0][0]
+        return 0 < marts < base
+
+    return _cached(wh, "client_marts_used", decide)
 
 
 def payer_sk(wh: Warehouse, name: str) -> int:

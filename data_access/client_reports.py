@@ -5,6 +5,7 @@ SQL. Figures and extracts are built from these same results, so a chart and its 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 from sqlalchemy import String, case, cast, distinct, func, literal, select, union_all
 
 from data_access import client_marts
-from data_access.catalog import client_marts_built, code_names, organization_rows, payer_keys
+from data_access.catalog import client_marts_used, code_names, organization_rows, payer_keys
 from data_access.definitions import NO_INSURANCE
 from data_access.rls import Window, client_mart_filters, encounter_filters, firsts_specialty, procedure_filters
 from data_access.schema import (
@@ -50,65 +51,100 @@ def _read_together(wh: Warehouse, *queries) -> list[list[tuple]]:
 
 def _mart_months(wh: Warehouse, window: Window) -> tuple[int, int] | None:
     """The window as (first, last) yyyymm when the client marts can answer it exactly, else None."""
-    if not client_marts_built(wh):
+    if not client_marts_used(wh):
         return None
     version = wh.version()
     return client_marts.month_span(window.start, window.end, version.min_date, version.max_date)
 
 
-def _firsts(wh: Warehouse, scope: Scope, months: tuple[int, int], family: str, *, per_month: bool = False):
-    """A first-occurrence family (client_marts) over `months`: the distinct count per key over the whole window
-    (key -> (entities, claim, coverage)), or with `per_month` the distinct count within each month ((key, month)
-    -> (entities, claim, coverage))."""
-    f = mart_client_firsts
-    clauses = [*client_mart_filters(wh, scope, months, f), f.c.family == family,
-               f.c.specialty == firsts_specialty(scope, family)]
-    sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
-    if per_month:
-        rows = wh.read(select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month))
-        return {(row[0], row[1]): (int(row[2]), float(row[3]), float(row[4])) for row in rows}
-    rows = wh.read(select(f.c.key, *sums).where(*clauses, f.c.prev_month < months[0]).group_by(f.c.key))
-    return {row[0]: (int(row[1]), float(row[2]), float(row[3])) for row in rows}
+class _MartReads:
+    """The mart queries of one answer, read in one statement: queue them, `run()`, then pick each result by the
+    number its method returned. Every query has the columns (key, month, a, b, c) so that they UNION."""
+
+    INTEGER_KEYS = ("organization_sk", "month")
+
+    def __init__(self, wh: Warehouse, scope: Scope, months: tuple[int, int]):
+        self.wh, self.scope, self.months = wh, scope, months
+        self.queries: list = []
+        self.shapes: list[tuple[str, object]] = []
+        self.results: list[dict] = []
+
+    def _add(self, query, shape: tuple[str, object]) -> int:
+        self.queries.append(query)
+        self.shapes.append(shape)
+        return len(self.queries) - 1
+
+    def firsts(self, family: str, per_month: bool = False) -> int:
+        """Distinct count per key over the whole window, key -> (entities, claim, coverage); with `per_month`
+        the distinct count within each month, (key, month) -> (entities, claim, coverage)."""
+        f = mart_client_firsts
+        clauses = [*client_mart_filters(self.wh, self.scope, self.months, f), f.c.family == family,
+                   f.c.specialty == firsts_specialty(self.scope, family)]
+        sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
+        if per_month:
+            query = select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month)
+        else:
+            query = (select(f.c.key, literal(0), *sums).where(*clauses, f.c.prev_month < self.months[0])
+                     .group_by(f.c.key))
+        return self._add(query, ("firsts", per_month))
+
+    def procedures(self, by: str | None = None) -> int:
+        """Procedure count and total cost per value of column `by` (None: one total under None)."""
+        m = mart_client_procedures
+        key = cast(m.c[by], String) if by else literal("")
+        query = (select(key, literal(0), func.sum(m.c.procedures), func.sum(m.c.cost), literal(0.0))
+                 .where(*client_mart_filters(self.wh, self.scope, self.months, m)))
+        return self._add(query.group_by(m.c[by]) if by else query, ("procedures", by))
+
+    def encounters(self, by: str | None = None) -> int:
+        """Encounter count, claim cost and payer coverage (no specialty) per value of column `by`."""
+        m = mart_client_encounters
+        key = cast(m.c[by], String) if by else literal("")
+        query = (select(key, literal(0), func.sum(m.c.encounters), func.sum(m.c.claim), func.sum(m.c.coverage))
+                 .where(*client_mart_filters(self.wh, self.scope, self.months, m)))
+        return self._add(query.group_by(m.c[by]) if by else query, ("encounters", by))
+
+    def run(self) -> _MartReads:
+        for rows, (kind, detail) in zip(_read_together(self.wh, *self.queries), self.shapes):
+            result: dict = {}
+            for key, month, a, b, c in rows:
+                if a is None:  # a total over no rows
+                    continue
+                if kind == "firsts":
+                    result[(key, int(month)) if detail else key] = (int(a), float(b), float(c))
+                    continue
+                key = None if detail is None else int(key) if detail in self.INTEGER_KEYS else key
+                result[key] = (int(a), float(b)) if kind == "procedures" else (int(a), float(b), float(c))
+            self.results.append(result)
+        return self
+
+    def __getitem__(self, number: int) -> dict:
+        return self.results[number]
 
 
-def _mart_procedures(wh: Warehouse, scope: Scope, months: tuple[int, int], by=None) -> dict:
-    """Procedure count and total cost from the marts, per value of column `by` (None: one total under None)."""
-    m = mart_client_procedures
-    group = [] if by is None else [m.c[by]]
-    rows = wh.read(select(*group, func.sum(m.c.procedures), func.sum(m.c.cost))
-                   .where(*client_mart_filters(wh, scope, months, m)).group_by(*group))
-    return {(row[0] if by else None): (int(row[-2] or 0), float(row[-1] or 0.0)) for row in rows}
-
-
-def _mart_encounters(wh: Warehouse, scope: Scope, months: tuple[int, int], by=None) -> dict:
-    """Encounter count, claim cost and payer coverage from the marts (no specialty), per value of column `by`."""
-    m = mart_client_encounters
-    group = [] if by is None else [m.c[by]]
-    rows = wh.read(select(*group, func.sum(m.c.encounters), func.sum(m.c.claim), func.sum(m.c.coverage))
-                   .where(*client_mart_filters(wh, scope, months, m)).group_by(*group))
-    return {(row[0] if by else None): (int(row[-3] or 0), float(row[-2] or 0.0), float(row[-1] or 0.0))
-            for row in rows}
-
-
-def _encounter_parts(wh: Warehouse, scope: Scope, months: tuple[int, int], by: str) -> dict:
-    """Per organisation ("org", key "*" for all) or per month ("month"): (encounters, patients, claim, coverage) of
-    the scope's encounters, from the marts. With a specialty the encounters are those holding a procedure of it
-    (each once) and the patient count is not kept (the callers count members by procedures then)."""
-    if scope.specialty is not None:
-        found = _firsts(wh, scope, months, "spec_enc", per_month=(by == "month"))
-        return {key: (n, 0, claim, coverage) for key, (n, claim, coverage) in found.items()}
+def _encounter_reads(reads: _MartReads, by: str) -> Callable[[], dict]:
+    """Queue what the scope's encounters per organisation ("org", key "*" for all) or per month ("month") need;
+    the returned function gives key -> (encounters, patients, claim, coverage) once the reads have run. With a
+    specialty the encounters are those holding a procedure of it (each once) and no patient count is kept (the
+    callers count members by procedures then)."""
+    if reads.scope.specialty is not None:
+        found = reads.firsts("spec_enc", per_month=(by == "month"))
+        return lambda: {key: (n, 0, claim, coverage) for key, (n, claim, coverage) in reads[found].items()}
     if by == "month":
-        sums = _mart_encounters(wh, scope, months, "month")
-        people = _firsts(wh, scope, months, "enc", per_month=True)
-        return {("*", month): (n, people.get(("*", month), (0,))[0], claim, coverage)
-                for month, (n, claim, coverage) in sums.items()}
-    sums = _mart_encounters(wh, scope, months, "organization_sk")
-    people = _firsts(wh, scope, months, "enc")
-    result = {str(org): (n, people.get(str(org), (0,))[0], claim, coverage)
-              for org, (n, claim, coverage) in sums.items()}
-    total = [sum(values[i] for values in sums.values()) for i in range(3)]
-    result["*"] = (total[0], people.get("*", (0,))[0], total[1], total[2])
-    return result
+        sums, people = reads.encounters("month"), reads.firsts("enc", per_month=True)
+        return lambda: {("*", month): (n, reads[people].get(("*", month), (0,))[0], claim, coverage)
+                        for month, (n, claim, coverage) in reads[sums].items()}
+    sums, people = reads.encounters("organization_sk"), reads.firsts("enc")
+
+    def by_organisation() -> dict:
+        found = reads[people]
+        result = {str(org): (n, found.get(str(org), (0,))[0], claim, coverage)
+                  for org, (n, claim, coverage) in reads[sums].items()}
+        totals = [sum(values[i] for values in reads[sums].values()) for i in range(3)]
+        result["*"] = (totals[0], found.get("*", (0,))[0], totals[1], totals[2])
+        return result
+
+    return by_organisation
 
 
 @scoped_query(Audience.CLIENT)
@@ -116,10 +152,12 @@ def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
     """Members, encounters, procedures and total procedure cost of the scope in the window."""
     months = _mart_months(wh, window)
     if months is not None:
-        proc = (*_mart_procedures(wh, scope, months).get(None, (0, 0.0)),
-                _firsts(wh, scope, months, "proc").get("*", (0,))[0] if scope.specialty else 0)
-        enc = _encounter_parts(wh, scope, months, "org").get("*", (0, 0, 0.0, 0.0))
-        return _kpi_record(scope, proc, enc)
+        reads = _MartReads(wh, scope, months)
+        totals, encounters_of = reads.procedures(), _encounter_reads(reads, "org")
+        people = reads.firsts("proc") if scope.specialty else None
+        reads.run()
+        proc = (*reads[totals].get(None, (0, 0.0)), reads[people].get("*", (0,))[0] if scope.specialty else 0)
+        return _kpi_record(scope, proc, encounters_of().get("*", (0, 0, 0.0, 0.0)))
     p, e = procedures, encounters
     proc, enc = _read_together(
         wh,
@@ -151,9 +189,10 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
     """One row per procedure code, sorted by total cost (highest first, then code)."""
     months = _mart_months(wh, window)
     if months is not None:
-        people = _firsts(wh, scope, months, "code")
-        rows = [(code, n, cost, people.get(code, (0,))[0])
-                for code, (n, cost) in _mart_procedures(wh, scope, months, "code").items()]
+        reads = _MartReads(wh, scope, months)
+        sums, people = reads.procedures("code"), reads.firsts("code")
+        reads.run()
+        rows = [(code, n, cost, reads[people].get(code, (0,))[0]) for code, (n, cost) in reads[sums].items()]
     else:
         p = procedures
         rows = wh.read(
@@ -337,10 +376,13 @@ def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
     """The organisations that treated the scope's members in the window, with the client's figures there."""
     months = _mart_months(wh, window)
     if months is not None:
-        enc = {int(key): value for key, value in _encounter_parts(wh, scope, months, "org").items() if key != "*"}
-        people = _firsts(wh, scope, months, "proc") if scope.specialty else {}
-        proc = {org: (n, people.get(str(org), (0,))[0], cost)
-                for org, (n, cost) in _mart_procedures(wh, scope, months, "organization_sk").items()}
+        reads = _MartReads(wh, scope, months)
+        encounters_of, sums = _encounter_reads(reads, "org"), reads.procedures("organization_sk")
+        people = reads.firsts("proc") if scope.specialty else None
+        reads.run()
+        found = reads[people] if scope.specialty else {}
+        enc = {int(key): value for key, value in encounters_of().items() if key != "*"}
+        proc = {org: (n, found.get(str(org), (0,))[0], cost) for org, (n, cost) in reads[sums].items()}
         return _hospital_records(wh, scope, enc, proc)
     e, p = encounters, procedures
     enc_rows, proc_rows = _read_together(
@@ -383,11 +425,13 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
     extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
     months = _mart_months(wh, window)
     if months is not None:
-        enc = {month: value for (key, month), value in _encounter_parts(wh, scope, months, "month").items()
-               if key == "*"}
-        people = _firsts(wh, scope, months, "proc", per_month=True) if scope.specialty else {}
-        proc = {month: (n, people.get(("*", month), (0,))[0], cost)
-                for month, (n, cost) in _mart_procedures(wh, scope, months, "month").items()}
+        reads = _MartReads(wh, scope, months)
+        encounters_of, sums = _encounter_reads(reads, "month"), reads.procedures("month")
+        people = reads.firsts("proc", per_month=True) if scope.specialty else None
+        reads.run()
+        found = reads[people] if scope.specialty else {}
+        enc = {month: value for (key, month), value in encounters_of().items() if key == "*"}
+        proc = {month: (n, found.get(("*", month), (0,))[0], cost) for month, (n, cost) in reads[sums].items()}
         return _month_records(scope, window, enc, proc)
     e, p = encounters, procedures
     if scope.specialty is None:
@@ -446,14 +490,14 @@ def months_between(start: date, end: date) -> list[int]:
 def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
     months = _mart_months(wh, window)
-    if months is not None and scope.specialty is None:
-        people = _firsts(wh, scope, months, "enc_class")
-        rows = [(name, n, people.get(name, (0,))[0])
-                for name, (n, _claim, _coverage) in _mart_encounters(wh, scope, months, "encounter_class").items()]
-    elif months is not None:
-        people = _firsts(wh, scope, months, "spec_class")
-        rows = [(name, n, people.get(name, (0,))[0])
-                for name, (n, _claim, _coverage) in _firsts(wh, scope, months, "spec_enc_class").items()]
+    if months is not None:
+        reads = _MartReads(wh, scope, months)
+        if scope.specialty is None:
+            counted, people = reads.encounters("encounter_class"), reads.firsts("enc_class")
+        else:
+            counted, people = reads.firsts("spec_enc_class"), reads.firsts("spec_class")
+        reads.run()
+        rows = [(name, n, reads[people].get(name, (0,))[0]) for name, (n, *_sums) in reads[counted].items()]
     else:
         e = encounters
         rows = wh.read(

@@ -177,8 +177,11 @@ def aligned_windows(first: date, last: date, count: int = 6) -> list[Window]:
     return windows
 
 
-@pytest.fixture(scope="module")
-def real_wh(real_app):
+@pytest.fixture
+def real_wh(real_app, monkeypatch):
+    """The real data's warehouse, with the client marts in use (on data this small they are not, see
+    catalog.client_marts_used; what they answer must not depend on that)."""
+    monkeypatch.setattr(R, "client_marts_used", lambda wh: True)
     return real_app.extensions["pag"].warehouse
 
 
@@ -221,7 +224,7 @@ def test_whole_months_read_only_the_marts_and_other_windows_the_tables(real_wh):
     scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer="Humana", specialty="Oncology",
                   hospice_visible=False)
     catalog.all_specialties(real_wh), catalog.specialty_codes(real_wh), catalog.organization_rows(real_wh)
-    catalog.client_marts_built(real_wh), catalog.code_names(real_wh), catalog.payer_keys(real_wh)
+    catalog.code_names(real_wh), catalog.payer_keys(real_wh)
     for window, base in ((Window(date(2019, 1, 1), date(2019, 12, 31)), False),
                          (Window(date(2019, 1, 15), date(2019, 12, 31)), True)):
         for view in VIEWS:
@@ -231,9 +234,33 @@ def test_whole_months_read_only_the_marts_and_other_windows_the_tables(real_wh):
 
 
 @pytest.mark.realdata
-def test_data_loaded_without_marts_is_answered_from_the_tables(real_wh, monkeypatch):
-    monkeypatch.setattr(R, "client_marts_built", lambda wh: False)
-    assert R._mart_months(real_wh, Window(date(2020, 1, 1), date(2020, 12, 31))) is None
+def test_marts_are_used_only_when_they_are_the_smaller_side(real_app, tmp_path):
+    wh = real_app.extensions["pag"].warehouse
+    assert catalog.client_marts_used(wh) is False  # the real input: 0.2 M mart rows for 48,000 procedures
+    assert R._mart_months(wh, Window(date(2020, 1, 1), date(2020, 12, 31))) is None
+
+
+def test_marts_are_used_when_smaller_than_the_procedures_and_never_when_missing(tmp_path, fixture_input):
+    from sqlalchemy import delete, select, text
+
+    from data_access.db import get_engine
+    from data_access.loader import load_input
+    from data_access.schema import mart_client_firsts
+    from data_access.warehouse import Warehouse
+
+    wh = Warehouse(get_engine(f"sqlite:///{tmp_path / 'w.db'}"))
+    load_input(wh.engine, fixture_input)
+    assert catalog.client_marts_used(wh) is False  # 19 procedures, 326 first-occurrence rows
+    with wh.engine.begin() as connection:  # as if the procedures were many more than the mart rows
+        connection.execute(text("DELETE FROM mart_client_firsts WHERE rowid NOT IN "
+                                "(SELECT rowid FROM mart_client_firsts LIMIT 5)"))
+    catalog._lookups.clear()
+    assert len(wh.read(select(mart_client_firsts.c.month))) == 5
+    assert catalog.client_marts_used(wh) is True
+    with wh.engine.begin() as connection:  # data loaded by a loader without marts
+        connection.execute(delete(mart_client_firsts))
+    catalog._lookups.clear()
+    assert catalog.client_marts_used(wh) is False
 
 
 def test_mart_filters_refuse_an_internal_scope():
