@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,17 +258,32 @@ def load_input(
 
     typed, references = read_and_validate(Path(input_dir), mapping_path, progress)
     progress("transforming")
-    tables = transform(typed, references)
-    progress("building client marts")
-    tables.update(client_marts.build(tables))
+    base_tables = transform(typed, references)
+    # The client marts are computed from the same frames in the background while the base tables are written
+    # (numpy and sqlite3 both let go of the GIL); writing them waits for them.
+    background = ThreadPoolExecutor(1, thread_name_prefix="client-marts")
+    tables = _Frames(base_tables, background.submit(client_marts.build, base_tables))
     for name in LOAD_ORDER:
         described[f"{name}.csv"]["rows"] = len(typed[name])
-    dates = tables["encounters"]["service_date"]
-    pdates = tables["procedures"]["service_date"]
+    dates = base_tables["encounters"]["service_date"]
+    pdates = base_tables["procedures"]["service_date"]
     min_date = min(dates.min(), pdates.min()).date()
     max_date = max(dates.max(), pdates.max()).date()
 
-    counts: dict[str, int] = {}
+    try:
+        counts, version_id = _write(engine, tables, digest, described, source, min_date, max_date, progress)
+    finally:
+        background.shutdown(wait=True, cancel_futures=True)
+    if engine.dialect.name == "postgresql":
+        _vacuum(engine)
+    version_cache.clear()
+    return LoadResult("loaded", version_id, digest, counts, time.perf_counter() - began)
+
+
+def _write(engine: Engine, tables: Mapping[str, pd.DataFrame], digest: str, described: dict, source: str,
+           min_date, max_date, progress: Progress) -> tuple[dict[str, int], int]:
+    """Replace the warehouse's data with `tables` and record the new data version, in one transaction. Returns the
+    row counts and the new version's id."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # One load at a time; readers are never blocked (MVCC).
@@ -297,10 +312,27 @@ def load_input(
         if connection.dialect.name == "sqlite":
             # the pooled connection goes back to its usual page cache
             connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    if engine.dialect.name == "postgresql":
-        _vacuum(engine)
-    version_cache.clear()
-    return LoadResult("loaded", version_id, digest, counts, time.perf_counter() - began)
+    return counts, version_id
+
+
+class _Frames(Mapping):
+    """The frames a load writes, by table name: the base tables at once, the client marts once the background job
+    computing them is done (the writers ask for them last on SQLite, after the base tables)."""
+
+    def __init__(self, base: dict[str, pd.DataFrame], marts_job: Future):
+        self._base, self._marts_job = base, marts_job
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self._base:
+            return self._base[name]
+        return self._marts_job.result()[name]
+
+    def __iter__(self):
+        yield from self._base
+        yield from self._marts_job.result()
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._marts_job.result())
 
 
 def _write_in_place(connection, tables: dict[str, pd.DataFrame], progress: Progress) -> dict[str, int]:
@@ -350,11 +382,14 @@ def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress
         for shadow in shadows.values():
             ddl.exec_driver_sql(f'DROP TABLE IF EXISTS "{shadow.name}"')
             ddl.execute(CreateTable(shadow))
-    largest_first = sorted(schema.WAREHOUSE_TABLES, key=lambda table: -len(tables[table.name]))
+    # the source tables largest first, then the client marts (computed meanwhile, see load_input)
+    client_mart_tables = [table for table in schema.WAREHOUSE_TABLES if table.name.startswith("mart_client_")]
+    largest_first = sorted((table for table in schema.WAREHOUSE_TABLES if table not in client_mart_tables),
+                           key=lambda table: -len(tables[table.name])) + client_mart_tables
     progress(f"writing {', '.join(table.name for table in largest_first)} ({SHADOW_WRITERS} at a time, with their "
              "indexes)")
     with ThreadPoolExecutor(SHADOW_WRITERS, thread_name_prefix="load") as pool:
-        jobs = {table.name: pool.submit(_fill_shadow, engine, shadows[table.name], tables[table.name])
+        jobs = {table.name: pool.submit(_fill_shadow, engine, shadows[table.name], tables, table.name)
                 for table in largest_first}
         counts = {name: job.result() for name, job in jobs.items()}
     for table in schema.MART_TABLES:
@@ -373,8 +408,9 @@ def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress
     return counts
 
 
-def _fill_shadow(engine: Engine, shadow, frame: pd.DataFrame) -> int:
+def _fill_shadow(engine: Engine, shadow, tables: Mapping[str, pd.DataFrame], name: str) -> int:
     """COPY one shadow table and build its indexes, on a connection of its own (see _write_shadow_and_swap)."""
+    frame = tables[name]  # a client mart may still be computing: wait before opening a transaction
     with engine.begin() as connection:
         # index builds sort in memory rather than in temporary files
         connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
