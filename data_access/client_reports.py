@@ -91,18 +91,18 @@ class _MartReads:
     def procedures(self, by: str | None = None) -> int:
         """Procedure count and total cost per value of column `by` (None: one total under None)."""
         m = mart_client_procedures
-        key = cast(m.c[by], String) if by else literal("")
-        query = (select(key, literal(0), func.sum(m.c.procedures), func.sum(m.c.cost), literal(0.0))
-                 .where(*client_mart_filters(self.wh, self.scope, self.months, m)))
-        return self._add(query.group_by(m.c[by]) if by else query, ("procedures", by))
+        return self._sums("procedures", m, by, (m.c.procedures, m.c.cost))
 
     def encounters(self, by: str | None = None) -> int:
         """Encounter count, claim cost and payer coverage (no specialty) per value of column `by`."""
         m = mart_client_encounters
-        key = cast(m.c[by], String) if by else literal("")
-        query = (select(key, literal(0), func.sum(m.c.encounters), func.sum(m.c.claim), func.sum(m.c.coverage))
-                 .where(*client_mart_filters(self.wh, self.scope, self.months, m)))
-        return self._add(query.group_by(m.c[by]) if by else query, ("encounters", by))
+        return self._sums("encounters", m, by, (m.c.encounters, m.c.claim, m.c.coverage))
+
+    def _sums(self, kind: str, table, by: str | None, measures: tuple) -> int:
+        key = cast(table.c[by], String) if by else literal("")
+        sums = [func.sum(column) for column in measures] + [literal(0.0)] * (3 - len(measures))
+        query = select(key, literal(0), *sums).where(*client_mart_filters(self.wh, self.scope, self.months, table))
+        return self._add(query.group_by(table.c[by]) if by else query, (kind, by))
 
     def run(self) -> _MartReads:
         for rows, (kind, detail) in zip(_read_together(self.wh, *self.queries), self.shapes):
