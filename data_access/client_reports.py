@@ -10,12 +10,24 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, case, cast, distinct, func, literal, select, union_all
+from sqlalchemy import Integer, String, bindparam, case, cast, distinct, func, literal, select, union_all
 
 from data_access import client_marts
 from data_access.catalog import client_marts_used, code_names, organization_rows, payer_keys
 from data_access.definitions import NO_INSURANCE
-from data_access.rls import Window, client_mart_filters, encounter_filters, firsts_specialty, procedure_filters
+from data_access.rls import (
+    END,
+    PAYER,
+    SPECIALTY,
+    START,
+    ClientRows,
+    Window,
+    client_mart_clauses,
+    client_rows,
+    encounter_clauses,
+    firsts_specialty,
+    procedure_clauses,
+)
 from data_access.schema import (
     encounters,
     mart_client_encounters,
@@ -36,12 +48,33 @@ def _frame(rows, columns) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
 
-def _read_together(wh: Warehouse, *queries) -> list[list[tuple]]:
-    """The rows of each query, read in one statement (UNION ALL, each row tagged with its query's position): one
-    round trip instead of one per query. The queries must have the same number of columns."""
-    tagged = [query.add_columns(literal(position).label("query_position")) for position, query in enumerate(queries)]
-    results: list[list[tuple]] = [[] for _ in queries]
-    for row in wh.read(union_all(*tagged)):
+# Statements built once per (question, filter shape) and run with each scope's values (`ClientRows.values`):
+# building a SQLAlchemy statement costs more than running it on a month of data, and the filter values are required
+# parameters, so a statement can only run with the values of the scope it runs for.
+_TEMPLATES: dict[tuple, object] = {}
+
+
+def _run(wh: Warehouse, rows: ClientRows, question: tuple, build: Callable[[tuple], object], **extra) -> list:
+    """Rows of the statement `build(shape)` for `question`, built on first use, run with the values of `rows`
+    (and `extra` values for parameters of the question itself, never for the filters)."""
+    key = (question, rows.shape)
+    statement = _TEMPLATES.get(key)
+    if statement is None:
+        statement = _TEMPLATES.setdefault(key, build(rows.shape))
+    return wh.read(statement, {**extra, **rows.values})
+
+
+def _together(*queries):
+    """The queries as one statement (UNION ALL, each row tagged with its query's position): one round trip
+    instead of one per query. The queries must have the same number of columns."""
+    return union_all(*[query.add_columns(literal(position).label("query_position"))
+                       for position, query in enumerate(queries)])
+
+
+def _split(rows, parts: int) -> list[list[tuple]]:
+    """The rows of a `_together` statement, per query."""
+    results: list[list[tuple]] = [[] for _ in range(parts)]
+    for row in rows:
         results[row[-1]].append(tuple(row[:-1]))
     return results
 
@@ -59,61 +92,73 @@ def _mart_months(wh: Warehouse, window: Window) -> tuple[int, int] | None:
 
 class _MartReads:
     """The mart queries of one answer, read in one statement: queue them, `run()`, then pick each result by the
-    number its method returned. Every query has the columns (key, month, a, b, c) so that they UNION."""
+    number its method returned. Every query has the columns (key, month, a, b, c) so that they UNION; the statement
+    is built once per list of queries and filter shape."""
 
     INTEGER_KEYS = ("organization_sk", "month")
+    PREVIOUS_BEFORE = bindparam("mart_prev_before", type_=Integer)  # the window's first month, for first occurrences
 
     def __init__(self, wh: Warehouse, scope: Scope, months: tuple[int, int]):
         self.wh, self.scope, self.months = wh, scope, months
-        self.queries: list = []
-        self.shapes: list[tuple[str, object]] = []
+        self.parts: list[tuple] = []
         self.results: list[dict] = []
 
-    def _add(self, query, shape: tuple[str, object]) -> int:
-        self.queries.append(query)
-        self.shapes.append(shape)
-        return len(self.queries) - 1
+    def _add(self, part: tuple) -> int:
+        self.parts.append(part)
+        return len(self.parts) - 1
 
     def firsts(self, family: str, per_month: bool = False) -> int:
         """Distinct count per key over the whole window, key -> (entities, claim, coverage); with `per_month`
         the distinct count within each month, (key, month) -> (entities, claim, coverage)."""
-        f = mart_client_firsts
-        clauses = [*client_mart_filters(self.wh, self.scope, self.months, f), f.c.family == family,
-                   f.c.specialty == firsts_specialty(self.scope, family)]
-        sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
-        if per_month:
-            query = select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month)
-        else:
-            query = (select(f.c.key, literal(0), *sums).where(*clauses, f.c.prev_month < self.months[0])
-                     .group_by(f.c.key))
-        return self._add(query, ("firsts", per_month))
+        by_specialty = not isinstance(firsts_specialty(self.scope, family), str)
+        return self._add(("firsts", family, by_specialty, per_month))
 
     def procedures(self, by: str | None = None) -> int:
         """Procedure count and total cost per value of column `by` (None: one total under None)."""
-        m = mart_client_procedures
-        return self._sums("procedures", m, by, (m.c.procedures, m.c.cost))
+        return self._add(("procedures", by))
 
     def encounters(self, by: str | None = None) -> int:
         """Encounter count, claim cost and payer coverage (no specialty) per value of column `by`."""
-        m = mart_client_encounters
-        return self._sums("encounters", m, by, (m.c.encounters, m.c.claim, m.c.coverage))
+        return self._add(("encounters", by))
 
-    def _sums(self, kind: str, table, by: str | None, measures: tuple) -> int:
+    @classmethod
+    def _query(cls, part: tuple, shape: tuple):
+        if part[0] == "firsts":
+            _kind, family, by_specialty, per_month = part
+            f = mart_client_firsts
+            clauses = [*client_mart_clauses(shape, f), f.c.family == family,
+                       f.c.specialty == (SPECIALTY if by_specialty else "*")]
+            sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
+            if per_month:
+                return select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month)
+            return (select(f.c.key, literal(0), *sums).where(*clauses, f.c.prev_month < cls.PREVIOUS_BEFORE)
+                    .group_by(f.c.key))
+        kind, by = part
+        table = mart_client_procedures if kind == "procedures" else mart_client_encounters
+        measures = ((table.c.procedures, table.c.cost) if kind == "procedures"
+                    else (table.c.encounters, table.c.claim, table.c.coverage))
         key = cast(table.c[by], String) if by else literal("")
         sums = [func.sum(column) for column in measures] + [literal(0.0)] * (3 - len(measures))
-        query = select(key, literal(0), *sums).where(*client_mart_filters(self.wh, self.scope, self.months, table))
-        return self._add(query.group_by(table.c[by]) if by else query, (kind, by))
+        query = select(key, literal(0), *sums).where(*client_mart_clauses(shape, table))
+        return query.group_by(table.c[by]) if by else query
 
     def run(self) -> _MartReads:
-        for rows, (kind, detail) in zip(_read_together(self.wh, *self.queries), self.shapes):
+        rows = client_rows(self.wh, self.scope, months=self.months)
+        parts = tuple(self.parts)
+        found = _run(self.wh, rows, ("marts", parts), lambda shape: _together(*[self._query(part, shape)
+                                                                                 for part in parts]),
+                     **{self.PREVIOUS_BEFORE.key: self.months[0]})
+        for part_rows, part in zip(_split(found, len(parts)), parts):
+            kind = part[0]
             result: dict = {}
-            for key, month, a, b, c in rows:
+            for key, month, a, b, c in part_rows:
                 if a is None:  # a total over no rows
                     continue
                 if kind == "firsts":
-                    result[(key, int(month)) if detail else key] = (int(a), float(b), float(c))
+                    result[(key, int(month)) if part[3] else key] = (int(a), float(b), float(c))
                     continue
-                key = None if detail is None else int(key) if detail in self.INTEGER_KEYS else key
+                by = part[1]
+                key = None if by is None else int(key) if by in self.INTEGER_KEYS else key
                 result[key] = (int(a), float(b)) if kind == "procedures" else (int(a), float(b), float(c))
             self.results.append(result)
         return self
@@ -159,13 +204,12 @@ def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
         proc = (*reads[totals].get(None, (0, 0.0)), reads[people].get("*", (0,))[0] if scope.specialty else 0)
         return _kpi_record(scope, proc, encounters_of().get("*", (0, 0, 0.0, 0.0)))
     p, e = procedures, encounters
-    proc, enc = _read_together(
-        wh,
+    proc, enc = _split(_run(wh, client_rows(wh, scope, window), ("kpis",), lambda shape: _together(
         select(func.count(), func.coalesce(func.sum(p.c.base_cost), 0.0), func.count(distinct(p.c.patient_sk)),
-               literal(0.0)).where(*procedure_filters(wh, scope, window)),
+               literal(0.0)).where(*procedure_clauses(shape)),
         select(func.count(), func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.count(distinct(e.c.patient_sk)),
-               func.coalesce(func.sum(e.c.payer_coverage), 0.0)).where(*encounter_filters(wh, scope, window)),
-    )
+               func.coalesce(func.sum(e.c.payer_coverage), 0.0)).where(*encounter_clauses(shape)),
+    )), 2)
     proc, enc = proc[0], (enc[0][0], enc[0][2], enc[0][1], enc[0][3])  # enc: count, patients, claim, coverage
     return _kpi_record(scope, proc, enc)
 
@@ -195,11 +239,9 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
         rows = [(code, n, cost, reads[people].get(code, (0,))[0]) for code, (n, cost) in reads[sums].items()]
     else:
         p = procedures
-        rows = wh.read(
+        rows = _run(wh, client_rows(wh, scope, window), ("summary",), lambda shape: (
             select(p.c.code, func.count(), func.sum(p.c.base_cost), func.count(distinct(p.c.patient_sk)))
-            .where(*procedure_filters(wh, scope, window))
-            .group_by(p.c.code)
-        )
+            .where(*procedure_clauses(shape)).group_by(p.c.code)))
     # Built from plain lists (one frame at the end): pandas' per-operation cost dominates at this size.
     names = code_names(wh)
     codes = [row[0] for row in rows]
@@ -209,12 +251,12 @@ def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFra
     patients = [int(row[3]) for row in rows]
     order = sorted(range(len(rows)), key=lambda i: (-totals[i], codes[i]))
     return pd.DataFrame({
-        "procedure_code": [codes[i] for i in order],
-        "procedure": [names.get(codes[i]) for i in order],
-        "procedures_performed": [performed[i] for i in order],
+        "procedure_code": pd.array([codes[i] for i in order], dtype="str"),
+        "procedure": pd.array([names.get(codes[i]) for i in order], dtype="str"),
+        "procedures_performed": np.array([performed[i] for i in order], dtype=np.int64),
         "total_cost": totals[order],
         "average_cost": averages[order],
-        "patients": [patients[i] for i in order],
+        "patients": np.array([patients[i] for i in order], dtype=np.int64),
     }, columns=SUMMARY_COLUMNS)
 
 
@@ -238,12 +280,14 @@ def _client_date(value, precision: str) -> str:
 def procedure_rows(wh: Warehouse, scope: Scope, window: Window, date_precision: str = "day") -> pd.DataFrame:
     """Every visible procedure, with the patient as the client's pseudonymous key (no personal details)."""
     p, pt = procedures, patients
+    visible = client_rows(wh, scope, window)
     rows = wh.read(
         select(p.c.service_date, p.c.code, p.c.description, p.c.base_cost, p.c.encounter_class,
                p.c.reason_description, pt.c.patient_id)
         .join(pt, pt.c.patient_sk == p.c.patient_sk)
-        .where(*procedure_filters(wh, scope, window))
-        .order_by(p.c.service_date, p.c.procedure_sk)
+        .where(*procedure_clauses(visible.shape))
+        .order_by(p.c.service_date, p.c.procedure_sk),
+        visible.values,
     )
     frame = _frame(rows, ["procedure_date", "procedure_code", "procedure", "base_cost", "encounter_class", "reason",
                           "patient_id"])
@@ -262,46 +306,26 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     client's group only those the client paid (a client never sees other payers' encounters of its members); for
     the other groups all of them. Non-client groups are aggregates with small counts suppressed.
     """
-    summary = by_frequency(procedure_summary(wh, scope, window))
-    chosen = summary.head(top)
-    codes = list(chosen["procedure_code"])
-    empty_by_code = pd.DataFrame(columns=["rank", "procedure_code", "procedure", "patient_group", "patients",
-                                          "suppressed"])
-    empty_dist = pd.DataFrame(columns=["procedures_had", "patient_group", "patients", "suppressed"])
+    summary = procedure_summary(wh, scope, window)
+    all_codes, all_names = summary["procedure_code"].tolist(), summary["procedure"].tolist()
+    chosen = frequency_order(summary)[:top]
+    codes, names = [all_codes[i] for i in chosen], {all_codes[i]: all_names[i] for i in chosen}
     if not codes:
+        empty_by_code = pd.DataFrame(columns=["rank", "procedure_code", "procedure", "patient_group", "patients",
+                                              "suppressed"])
+        empty_dist = pd.DataFrame(columns=["procedures_had", "patient_group", "patients", "suppressed"])
         return {"by_code": empty_by_code, "distribution": empty_dist, "raw_by_code": empty_by_code.copy()}
 
     keys = payer_keys(wh)
-    client_sk = keys.get(scope.payer, -1)
-    uninsured_sk = keys.get(NO_INSURANCE, -1)
-    p = procedures
-    category = case((p.c.payer_sk == client_sk, 0), (p.c.payer_sk == uninsured_sk, 2), else_=1)
-    clauses = [p.c.code.in_(codes), p.c.service_date >= window.start, p.c.service_date <= window.end]
-    if not scope.hospice_visible:
-        clauses.append(p.c.is_hospice.is_(False))
-    # Aggregated in SQL, in one statement over a materialised set of (patient, procedure) pairs: at 100x the pairs
-    # run to millions of rows, which must neither travel to Python nor be computed twice.
-    pairs = (select(p.c.patient_sk, p.c.code, func.min(category).label("category")).where(*clauses)
-             .group_by(p.c.patient_sk, p.c.code).cte("pairs").prefix_with("MATERIALIZED"))
-    per_patient = (
-        select(func.min(pairs.c.category).label("best"),
-               func.sum(case((pairs.c.category == 0, 1), else_=0)).label("client_codes"),
-               func.count().label("all_codes"))
-        .group_by(pairs.c.patient_sk).subquery()
-    )
-    had = case((per_patient.c.best == 0, per_patient.c.client_codes), else_=per_patient.c.all_codes)
-    both = union_all(
-        select(literal("code").label("kind"), pairs.c.code.label("key"), pairs.c.category.label("category"),
-               func.count().label("n")).group_by(pairs.c.code, pairs.c.category),
-        select(literal("had"), cast(had, String), per_patient.c.best, func.count()).group_by(per_patient.c.best, had),
-    )
+    rows = client_rows(wh, scope, window)
+    found = _run(wh, rows, ("shared",), _shared_statement, **{
+        SHARED_CODES.key: codes, SHARED_UNINSURED.key: keys.get(NO_INSURANCE, -1)})
     counts, dist_counts = {}, {}
-    for kind, key, cat, n in wh.read(both):
+    for kind, key, cat, n in found:
         if kind == "code":
             counts[(key, GROUPS[cat])] = n
         else:
             dist_counts[(int(key), GROUPS[cat])] = n
-    names = dict(zip(chosen["procedure_code"], chosen["procedure"]))
     code_rows = [(rank, code, names[code], group, int(counts.get((code, group), 0)))
                  for rank, code in enumerate(codes, start=1) for group in GROUPS]
     dist_rows = [(k, group, int(dist_counts.get((k, group), 0))) for k in range(1, len(codes) + 1) for group in GROUPS]
@@ -316,6 +340,37 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     return {"by_code": by_code, "distribution": distribution, "raw_by_code": raw_by_code}
 
 
+SHARED_CODES = bindparam("shared_codes", expanding=True, type_=String)
+SHARED_UNINSURED = bindparam("shared_uninsured_sk", type_=Integer)
+
+
+def _shared_statement(shape: tuple):
+    """Patients per (top code, group) and per (number of top codes had, group): every payer's procedures of the
+    chosen codes in the window, the client's own (rls.PAYER) told apart from other insurers and the uninsured."""
+    hospice_visible, _mode = shape
+    p = procedures
+    category = case((p.c.payer_sk == PAYER, 0), (p.c.payer_sk == SHARED_UNINSURED, 2), else_=1)
+    clauses = [p.c.code.in_(SHARED_CODES), p.c.service_date >= START, p.c.service_date <= END]
+    if not hospice_visible:
+        clauses.append(p.c.is_hospice.is_(False))
+    # Aggregated in SQL, in one statement over a materialised set of (patient, procedure) pairs: at 100x the pairs
+    # run to millions of rows, which must neither travel to Python nor be computed twice.
+    pairs = (select(p.c.patient_sk, p.c.code, func.min(category).label("category")).where(*clauses)
+             .group_by(p.c.patient_sk, p.c.code).cte("pairs").prefix_with("MATERIALIZED"))
+    per_patient = (
+        select(func.min(pairs.c.category).label("best"),
+               func.sum(case((pairs.c.category == 0, 1), else_=0)).label("client_codes"),
+               func.count().label("all_codes"))
+        .group_by(pairs.c.patient_sk).subquery()
+    )
+    had = case((per_patient.c.best == 0, per_patient.c.client_codes), else_=per_patient.c.all_codes)
+    return union_all(
+        select(literal("code").label("kind"), pairs.c.code.label("key"), pairs.c.category.label("category"),
+               func.count().label("n")).group_by(pairs.c.code, pairs.c.category),
+        select(literal("had"), cast(had, String), per_patient.c.best, func.count()).group_by(per_patient.c.best, had),
+    )
+
+
 def _suppressed_frame(rows: list[tuple], columns: list[str], min_cell_size: int, key_columns: tuple[int, int]
                       ) -> pd.DataFrame:
     """Rows of (..., patient_group, patients) with small non-client counts suppressed, grouped by each of the two
@@ -324,10 +379,10 @@ def _suppressed_frame(rows: list[tuple], columns: list[str], min_cell_size: int,
     sensitive = [row[-2] != "this_client" for row in rows]
     groups = [members for column in key_columns for members in group_positions([row[column] for row in rows])]
     mask = suppression_mask(counts, min_cell_size, sensitive, groups)
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["suppressed"] = mask
-    frame["patients"] = frame["patients"].astype("Int64").mask(frame["suppressed"])
-    return frame
+    data = {name: [row[position] for row in rows] for position, name in enumerate(columns[:-1])}
+    data["patients"] = pd.array([None if hidden else count for count, hidden in zip(counts, mask)], dtype="Int64")
+    data["suppressed"] = mask
+    return pd.DataFrame(data, columns=[*columns, "suppressed"])
 
 
 def _age_band_year(birth_year: int, birthdate, today: date) -> str:
@@ -341,21 +396,23 @@ def members(wh: Warehouse, scope: Scope, window: Window, today: date | None = No
     ethnicity, county, ZIP3, and their encounters, procedures, claim cost and payer coverage with this client."""
     today = today or date.today()
     e, p, pt = encounters, procedures, patients
+    visible = client_rows(wh, scope, window)
     enc = (
         select(e.c.patient_sk, func.count().label("encounters"), func.sum(e.c.total_claim_cost).label("claim"),
                func.sum(e.c.payer_coverage).label("coverage"))
-        .where(*encounter_filters(wh, scope, window)).group_by(e.c.patient_sk).subquery()
+        .where(*encounter_clauses(visible.shape)).group_by(e.c.patient_sk).subquery()
     )
     proc = (
         select(p.c.patient_sk, func.count().label("procedures"))
-        .where(*procedure_filters(wh, scope, window)).group_by(p.c.patient_sk).subquery()
+        .where(*procedure_clauses(visible.shape)).group_by(p.c.patient_sk).subquery()
     )
     rows = wh.read(
         select(pt.c.patient_id, pt.c.gender, pt.c.birth_year, pt.c.birthdate, pt.c.race, pt.c.ethnicity,
                pt.c.county, pt.c.zip3, enc.c.encounters, func.coalesce(proc.c.procedures, 0), enc.c.claim,
                enc.c.coverage)
         .select_from(enc.join(pt, pt.c.patient_sk == enc.c.patient_sk)
-                     .outerjoin(proc, proc.c.patient_sk == enc.c.patient_sk))
+                     .outerjoin(proc, proc.c.patient_sk == enc.c.patient_sk)),
+        visible.values,
     )
     frame = _frame(rows, ["patient_id", "gender", "birth_year", "birthdate", "race", "ethnicity", "county", "zip3",
                           "encounters", "procedures", "total_claim_cost", "payer_coverage"])
@@ -385,15 +442,14 @@ def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
         proc = {org: (n, found.get(str(org), (0,))[0], cost) for org, (n, cost) in reads[sums].items()}
         return _hospital_records(wh, scope, enc, proc)
     e, p = encounters, procedures
-    enc_rows, proc_rows = _read_together(
-        wh,
+    enc_rows, proc_rows = _split(_run(wh, client_rows(wh, scope, window), ("hospitals",), lambda shape: _together(
         select(e.c.organization_sk, func.count(), func.count(distinct(e.c.patient_sk)),
                func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-        .where(*encounter_filters(wh, scope, window)).group_by(e.c.organization_sk),
+        .where(*encounter_clauses(shape)).group_by(e.c.organization_sk),
         select(p.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
                func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
-        .where(*procedure_filters(wh, scope, window)).group_by(p.c.organization_sk),
-    )
+        .where(*procedure_clauses(shape)).group_by(p.c.organization_sk),
+    )), 2)
     enc = {row[0]: row[1:] for row in enc_rows}
     proc = {row[0]: row[1:4] for row in proc_rows}
     return _hospital_records(wh, scope, enc, proc)
@@ -433,49 +489,59 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
         enc = {month: value for (key, month), value in encounters_of().items() if key == "*"}
         proc = {month: (n, found.get(("*", month), (0,))[0], cost) for month, (n, cost) in reads[sums].items()}
         return _month_records(scope, window, enc, proc)
-    e, p = encounters, procedures
-    if scope.specialty is None:
-        enc_query = (
-            select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
-                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
-                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-            .where(*encounter_filters(wh, scope, window)).group_by(e.c.month))
-    else:
-        # With a specialty, an encounter counts in each month in which it holds a procedure of the specialty
-        # (the month of the procedure, as the KPIs count it), not in the month it started.
-        held = (select(p.c.month, p.c.encounter_sk).where(*procedure_filters(wh, scope, window)).distinct()
-                .subquery())
-        enc_query = (
-            select(held.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
-                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
-                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-            .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
-    enc_rows, proc_rows = _read_together(
-        wh, enc_query,
-        select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
-               func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
-        .where(*procedure_filters(wh, scope, window)).group_by(p.c.month),
-    )
+    enc_rows, proc_rows = _split(_run(wh, client_rows(wh, scope, window), ("months",), _months_statement), 2)
     enc = {row[0]: row[1:] for row in enc_rows}
     proc = {row[0]: row[1:4] for row in proc_rows}
     return _month_records(scope, window, enc, proc)
 
 
+MONTH_COLUMNS = ["month", "specialty", "patients", "encounters", "procedures", "total_cost", "claim_cost",
+                 "payer_coverage"]
+
+
+def _months_statement(shape: tuple):
+    e, p = encounters, procedures
+    if shape[1] == "all":
+        enc_query = (
+            select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
+                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+            .where(*encounter_clauses(shape)).group_by(e.c.month))
+    else:
+        # With a specialty, an encounter counts in each month in which it holds a procedure of the specialty
+        # (the month of the procedure, as the KPIs count it), not in the month it started.
+        held = select(p.c.month, p.c.encounter_sk).where(*procedure_clauses(shape)).distinct().subquery()
+        enc_query = (
+            select(held.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
+                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+            .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
+    return _together(enc_query, select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
+                                       func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
+                     .where(*procedure_clauses(shape)).group_by(p.c.month))
+
+
 def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> pd.DataFrame:
     """enc: month -> (encounters, patients, claim, coverage); proc: month -> (procedures, patients, cost)."""
-    records = []
+    columns: dict[str, list] = {name: [] for name in MONTH_COLUMNS}
     for month in months_between(window.start, window.end):
         encounters_n, enc_patients, claim, coverage = enc.get(month, (0, 0, 0.0, 0.0))
         procedures_n, proc_patients, cost = proc.get(month, (0, 0, 0.0))
-        records.append({
-            "month": f"{month // 100:04d}-{month % 100:02d}",
-            "specialty": scope.specialty or "All specialties",
-            "patients": int(proc_patients if scope.specialty else enc_patients),
-            "encounters": int(encounters_n), "procedures": int(procedures_n), "total_cost": round(float(cost), 2),
-            "claim_cost": round(float(claim), 2), "payer_coverage": round(float(coverage), 2),
-        })
-    return pd.DataFrame(records, columns=["month", "specialty", "patients", "encounters", "procedures",
-                                          "total_cost", "claim_cost", "payer_coverage"])
+        columns["month"].append(f"{month // 100:04d}-{month % 100:02d}")
+        columns["patients"].append(int(proc_patients if scope.specialty else enc_patients))
+        columns["encounters"].append(int(encounters_n))
+        columns["procedures"].append(int(procedures_n))
+        columns["total_cost"].append(round(float(cost), 2))
+        columns["claim_cost"].append(round(float(claim), 2))
+        columns["payer_coverage"].append(round(float(coverage), 2))
+    # Typed columns in one constructor: pandas' inference per column costs more than the query at this size.
+    months = len(columns["month"])
+    return pd.DataFrame({
+        "month": pd.array(columns["month"], dtype="str"),
+        "specialty": pd.array([scope.specialty or "All specialties"] * months, dtype="str"),
+        **{name: np.array(columns[name], dtype=np.int64) for name in ("patients", "encounters", "procedures")},
+        **{name: np.array(columns[name], dtype=float) for name in ("total_cost", "claim_cost", "payer_coverage")},
+    }, columns=MONTH_COLUMNS)
 
 
 def months_between(start: date, end: date) -> list[int]:
@@ -500,10 +566,9 @@ def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFr
         rows = [(name, n, reads[people].get(name, (0,))[0]) for name, (n, *_sums) in reads[counted].items()]
     else:
         e = encounters
-        rows = wh.read(
+        rows = _run(wh, client_rows(wh, scope, window), ("classes",), lambda shape: (
             select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
-            .where(*encounter_filters(wh, scope, window)).group_by(e.c.encounter_class)
-        )
+            .where(*encounter_clauses(shape)).group_by(e.c.encounter_class)))
     ordered = sorted(((name, int(n), int(patients)) for name, n, patients in rows), key=lambda r: (-r[1], r[0]))
     return pd.DataFrame(ordered, columns=["encounter_class", "encounters", "patients"])
 

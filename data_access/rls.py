@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import false, select
+from sqlalchemy import Date, Integer, String, bindparam, false, select
 
 from data_access.catalog import payer_sk, specialty_codes
 from data_access.schema import (
@@ -42,68 +42,111 @@ def _client_payer(wh: Warehouse, scope: Scope) -> int:
     return payer_sk(wh, scope.payer)
 
 
-def procedure_filters(wh: Warehouse, scope: Scope, window: Window, table=procedures) -> list:
-    """Filters for the procedures a client scope may see in `window`."""
-    clauses = [
-        table.c.payer_sk == _client_payer(wh, scope),
-        table.c.service_date >= window.start,
-        table.c.service_date <= window.end,
-    ]
-    if not scope.hospice_visible:
+# The values a client scope puts into its filters. They are required parameters without a default: a statement
+# built once from these clauses (client_reports keeps such templates) cannot run without the values of the scope it
+# runs for, so it can never carry another scope's values over.
+PAYER = bindparam("rls_payer_sk", type_=Integer)
+START = bindparam("rls_start", type_=Date)
+END = bindparam("rls_end", type_=Date)
+CODES = bindparam("rls_codes", expanding=True, type_=String)
+FIRST_MONTH = bindparam("rls_first_month", type_=Integer)
+LAST_MONTH = bindparam("rls_last_month", type_=Integer)
+SPECIALTY = bindparam("rls_specialty", type_=String)
+
+
+@dataclass(frozen=True)
+class ClientRows:
+    """What a client scope may see, in two parts: `shape` decides which filters a statement has (statements are
+    built once per shape) and `values` fills their parameters when it runs."""
+
+    hospice_visible: bool
+    specialty: str | None
+    codes: tuple[str, ...] | None  # the specialty's codes (empty: an unknown specialty, which matches nothing)
+    payer_sk: int
+    window: Window | None = None
+    months: tuple[int, int] | None = None
+
+    @property
+    def shape(self) -> tuple:
+        mode = "all" if self.specialty is None else "codes" if self.codes else "none"
+        return self.hospice_visible, mode
+
+    @property
+    def values(self) -> dict:
+        values = {PAYER.key: self.payer_sk}
+        if self.window is not None:
+            values.update({START.key: self.window.start, END.key: self.window.end})
+        if self.months is not None:
+            values.update({FIRST_MONTH.key: self.months[0], LAST_MONTH.key: self.months[1]})
+        if self.codes:
+            values[CODES.key] = list(self.codes)
+        if self.specialty is not None:
+            values[SPECIALTY.key] = self.specialty
+        return values
+
+
+def client_rows(wh: Warehouse, scope: Scope, window: Window | None = None,
+                months: tuple[int, int] | None = None) -> ClientRows:
+    """The one place a client scope becomes filter values."""
+    payer = _client_payer(wh, scope)
+    codes = None if scope.specialty is None else specialty_codes(wh).get(scope.specialty, ())
+    return ClientRows(scope.hospice_visible, scope.specialty, codes, payer, window, months)
+
+
+def procedure_clauses(shape: tuple, table=procedures) -> list:
+    """Filters for the procedures a client scope may see in its window (parameters: `ClientRows.values`)."""
+    hospice_visible, mode = shape
+    clauses = [table.c.payer_sk == PAYER, table.c.service_date >= START, table.c.service_date <= END]
+    if not hospice_visible:
         clauses.append(table.c.is_hospice.is_(False))
-    if scope.specialty is not None:
-        codes = specialty_codes(wh).get(scope.specialty)
-        clauses.append(table.c.code.in_(codes) if codes else false())
+    if mode != "all":
+        clauses.append(table.c.code.in_(CODES) if mode == "codes" else false())
     return clauses
 
 
-def encounter_filters(wh: Warehouse, scope: Scope, window: Window, table=encounters) -> list:
-    """Filters for the encounters a client scope may see in `window`.
+def encounter_clauses(shape: tuple, table=encounters) -> list:
+    """Filters for the encounters a client scope may see in its window.
 
     Without a specialty: the payer's encounters on those days (hospice admissions removed when hidden). With a
     specialty: the payer's encounters that hold at least one visible procedure of that specialty in the window.
     """
-    if scope.specialty is not None:
-        inner = select(procedures.c.encounter_sk).where(*procedure_filters(wh, scope, window))
-        return [table.c.encounter_sk.in_(inner)]
-    clauses = [
-        table.c.payer_sk == _client_payer(wh, scope),
-        table.c.service_date >= window.start,
-        table.c.service_date <= window.end,
-    ]
-    if not scope.hospice_visible:
+    hospice_visible, mode = shape
+    if mode != "all":
+        return [table.c.encounter_sk.in_(select(procedures.c.encounter_sk).where(*procedure_clauses(shape)))]
+    clauses = [table.c.payer_sk == PAYER, table.c.service_date >= START, table.c.service_date <= END]
+    if not hospice_visible:
         clauses.append(table.c.is_hospice.is_(False))
     return clauses
 
 
-def client_mart_filters(wh: Warehouse, scope: Scope, months: tuple[int, int], table) -> list:
-    """The same rules on the client marts (data_access.client_marts), for the calendar months `months`.
+def client_mart_clauses(shape: tuple, table) -> list:
+    """The same rules on the client marts (data_access.client_marts), for the calendar months in `values`.
 
     Procedure counts: the payer's, without hospice rows when hidden, of the specialty's codes. Encounter counts (used
     without a specialty only): the payer's, without hospice admissions when hidden. First occurrences: the payer's,
     counted with the scope's hospice visibility; the caller picks the family and its specialty (`firsts_specialty`).
     """
-    first, last = months
-    clauses = [table.c.payer_sk == _client_payer(wh, scope), table.c.month >= first, table.c.month <= last]
+    hospice_visible, mode = shape
+    clauses = [table.c.payer_sk == PAYER, table.c.month >= FIRST_MONTH, table.c.month <= LAST_MONTH]
     if table is mart_client_firsts:
-        return clauses + [table.c.hospice_visible.is_(scope.hospice_visible)]
-    if table is mart_client_encounters and scope.specialty is not None:
+        return clauses + [table.c.hospice_visible.is_(hospice_visible)]
+    if table is mart_client_encounters and mode != "all":
         raise ValueError("encounter counts with a specialty come from first occurrences (spec_enc)")
-    if not scope.hospice_visible:
+    if not hospice_visible:
         clauses.append(table.c.is_hospice.is_(False))
-    if table is mart_client_procedures and scope.specialty is not None:
-        codes = specialty_codes(wh).get(scope.specialty)
-        clauses.append(table.c.code.in_(codes) if codes else false())
+    if table is mart_client_procedures and mode != "all":
+        clauses.append(table.c.code.in_(CODES) if mode == "codes" else false())
     return clauses
 
 
-def firsts_specialty(scope: Scope, family: str) -> str:
-    """The specialty a first-occurrence family is counted under for this scope ("*": every specialty)."""
+def firsts_specialty(scope: Scope, family: str):
+    """The specialty a first-occurrence family is counted under for this scope: "*" (every specialty) or the
+    scope's specialty (the SPECIALTY parameter)."""
     if family in ("code", "enc", "enc_class"):
         return "*"  # specialty-independent (the code family is narrowed to the specialty's codes by the caller)
     if scope.specialty is None:
         raise ValueError(f"the {family} family is only kept per specialty")
-    return scope.specialty
+    return SPECIALTY
 
 
 def internal_hospice_filter(scope: Scope, table) -> list:

@@ -68,14 +68,15 @@ class Warehouse:
             _SESSION.reset(token)
             connection.close()
 
-    def read(self, query):
-        """Run a SELECT and return all rows, translating a dead database into WarehouseUnavailable."""
+    def read(self, query, params: dict | None = None):
+        """Run a SELECT (with `params` for its bind parameters) and return all rows, translating a dead database
+        into WarehouseUnavailable."""
         try:
             bound = _SESSION.get()
             if bound is not None and bound[0] is self:
-                return bound[1].execute(query).all()
+                return bound[1].execute(query, params).all()
             with self.engine.connect() as connection:
-                return connection.execute(query).all()
+                return connection.execute(query, params).all()
         except DBAPIError as error:
             _raise_if_unavailable(error)
             raise

@@ -264,10 +264,9 @@ def test_marts_are_used_when_smaller_than_the_procedures_and_never_when_missing(
 
 
 def test_mart_filters_refuse_an_internal_scope():
-    from data_access.rls import client_mart_filters
-    from data_access.schema import mart_client_encounters
+    from data_access.rls import client_rows
 
     wh = SimpleNamespace()
     internal = Scope(viewer="x", role=Role.SENIOR, audience=Audience.INTERNAL)
     with pytest.raises(PermissionError):
-        client_mart_filters(wh, internal, (202001, 202012), mart_client_encounters)
+        client_rows(wh, internal, months=(202001, 202012))
