@@ -4,6 +4,10 @@ Like Superset's `get_sqla_row_level_filters`: the rules are chosen from the scop
 A client scope sees only encounters its payer paid (and their procedures); a viewer without hospice visibility
 never sees hospice rows; a specialty narrows procedures to that specialty's codes. An unknown payer or specialty
 matches nothing.
+
+The client rules come in two parts, both decided here: the *shape* of the filters (hospice visible or not, a
+specialty or not) and their *values* (payer, dates, the specialty's codes), which are required bind parameters.
+The query modules build a statement once per shape and run it with each scope's values (`client_rows`).
 """
 from __future__ import annotations
 

@@ -158,6 +158,21 @@ def test_fixture_patients_by_area_is_the_hand_computed_table(app):
     assert set(zip(points["lat"], points["lon"])) == expected
 
 
+def test_map_points_are_drawn_once_per_place():
+    """Patients who share a home (to 4 decimals, about 11 m) are one marker: the same picture, a fraction of the
+    answer (the 100x bench's proximity answer went from 413 KB to 60 KB)."""
+    from dashboard.figures.management import proximity_map
+
+    homes = pd.DataFrame({"lat": [42.36011, 42.36012, 42.36011, 42.30001, 42.3], "lon": [-71.05891, -71.05889,
+                                                                                      -71.05891, -71.1, -71.1]})
+    clusters = pd.DataFrame(columns=["cluster_id", "non_client_patients", "centroid_lat", "centroid_lon",
+                                     "top_procedures", "suppressed"])
+    hexes = pd.DataFrame(columns=["lat", "lon", "count", "suppressed"])
+    figure = proximity_map(clusters, hexes, homes, MIN_CELL, "white-bg")
+    points = traces(figure)["Client patients of detail payers"]
+    assert sorted(zip(points["lat"], points["lon"])) == [(42.3, -71.1), (42.3601, -71.0589)]
+
+
 def test_fixture_small_cluster_with_an_uninsured_patient_is_not_located(app):
     senior = login(app, "senior")
     result = answer(senior.callback("management-prox-map", {"management-radius.value": 500,
