@@ -18,7 +18,6 @@ from data_access.definitions import NO_INSURANCE
 from data_access.rls import (
     END,
     PAYER,
-    SPECIALTY,
     START,
     ClientRows,
     Window,
@@ -110,8 +109,7 @@ class _MartReads:
     def firsts(self, family: str, per_month: bool = False) -> int:
         """Distinct count per key over the whole window, key -> (entities, claim, coverage); with `per_month`
         the distinct count within each month, (key, month) -> (entities, claim, coverage)."""
-        by_specialty = not isinstance(firsts_specialty(self.scope, family), str)
-        return self._add(("firsts", family, by_specialty, per_month))
+        return self._add(("firsts", family, firsts_specialty(self.scope, family), per_month))
 
     def procedures(self, by: str | None = None) -> int:
         """Procedure count and total cost per value of column `by` (None: one total under None)."""
@@ -124,10 +122,9 @@ class _MartReads:
     @classmethod
     def _query(cls, part: tuple, shape: tuple):
         if part[0] == "firsts":
-            _kind, family, by_specialty, per_month = part
+            _kind, family, specialty, per_month = part  # specialty: "*" or the rls.SPECIALTY parameter
             f = mart_client_firsts
-            clauses = [*client_mart_clauses(shape, f), f.c.family == family,
-                       f.c.specialty == (SPECIALTY if by_specialty else "*")]
+            clauses = [*client_mart_clauses(shape, f), f.c.family == family, f.c.specialty == specialty]
             sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
             if per_month:
                 return select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month)
