@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Connection, DateTime, Table
+from sqlalchemy import Connection, DateTime, LargeBinary, Table
 
 CHUNK_ROWS = 250_000
 
@@ -42,12 +42,17 @@ def _formatted(column: pd.Series, fmt: str) -> np.ndarray:
 
 
 def _arrow_table(table: Table, frame: pd.DataFrame) -> pa.Table:
-    """The frame as an Arrow table PostgreSQL's CSV COPY reads as is: dates as dates, timestamps to the second."""
+    """The frame as an Arrow table PostgreSQL's CSV COPY reads as is: dates as dates, timestamps to the second,
+    binary values as hex text."""
     arrays = {}
     for name, column in frame.items():
         if pd.api.types.is_datetime64_any_dtype(column):
             unit = "s" if isinstance(table.c[name].type, DateTime) else "D"
             arrays[name] = pa.array(column.to_numpy().astype(f"datetime64[{unit}]"), mask=column.isna().to_numpy())
+        elif isinstance(table.c[name].type, LargeBinary):
+            # bytea in PostgreSQL's hex input form (Arrow would write the raw bytes into the CSV)
+            arrays[name] = pa.array([None if value is None else "\\x" + value.hex() for value in column],
+                                    type=pa.string())
         else:
             arrays[name] = pa.array(column, from_pandas=True)
     return pa.table(arrays)

@@ -16,6 +16,11 @@ window, which is the occurrence whose previous one is before m1:
 and the distinct count within one month is the sum over all previous months. Rows are grouped by payer, hospice
 visibility (false: counted over rows that are not hospice data, so that a hidden hospice visit neither adds a
 patient nor links two months) and specialty (the procedures of one specialty, or "*").
+
+"Patients who follow the same procedures" counts, per patient, which of a client's top codes they had and who paid:
+that depends on the set of codes chosen, so no count can be kept for it. `mart_code_patients` keeps the sets
+themselves instead, per code, month, payer and hospice flag (`patient_sets`); the union of a window's sets is
+exactly the patients of the window, and client_reports counts them with numpy.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ FAMILIES = {
 
 
 def build(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The three client marts from the loader's frames of encounters, procedures and procedure_codes."""
+    """The client marts from the loader's frames of encounters, procedures and procedure_codes."""
     p, e = tables["procedures"], tables["encounters"]
     specialty_of = dict(zip(tables["procedure_codes"]["code"], tables["procedure_codes"]["specialty"]))
 
@@ -95,7 +100,44 @@ def build(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         "mart_client_procedures": procedures,
         "mart_client_encounters": encounters,
         "mart_client_firsts": pd.concat(parts, ignore_index=True),
+        "mart_code_patients": patient_sets(code, p["month"].to_numpy(dtype=np.int64), *procedure_rows, p_patient),
     }
+
+
+PATIENT_SET_DTYPE = np.dtype("<i4")  # the stored form of a patient set: sorted patient_sk, little-endian int32
+
+
+def patient_sets(code: Coded, month: np.ndarray, payer: np.ndarray, hospice: np.ndarray, patient: np.ndarray
+                 ) -> pd.DataFrame:
+    """`mart_code_patients`: per (code, month, payer, hospice flag) of the procedures, the distinct patients who had
+    one, as the bytes of a sorted PATIENT_SET_DTYPE array."""
+    columns = ["code", "month", "payer_sk", "is_hospice", "patients"]
+    if len(patient) == 0:
+        return pd.DataFrame(columns=columns)
+    if int(patient.max()) > np.iinfo(PATIENT_SET_DTYPE).max:  # pragma: no cover - 2 billion patients
+        raise OverflowError("patient keys do not fit the patient sets")
+    months, month_code = np.unique(month, return_inverse=True)
+    payers, payer_code = np.unique(payer, return_inverse=True)
+    # one integer per (group, patient), sorted and deduplicated: groups come out in order, patients sorted in each
+    group = ((code[0] * len(months) + month_code) * len(payers) + payer_code) * 2 + hospice.astype(np.int64)
+    width = int(patient.max()) + 1
+    if (int(group.max()) + 1) * width >= 2**62:  # pragma: no cover - far beyond any input the loader reads
+        raise OverflowError("patient set keys do not fit in 64 bits")
+    pairs = np.sort(group * width + patient)
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+    pair_group, pair_patient = pairs // width, (pairs % width).astype(PATIENT_SET_DTYPE)
+    starts = np.flatnonzero(np.concatenate([[True], pair_group[1:] != pair_group[:-1]]))
+    groups = pair_group[starts]
+    hospice_of, rest = groups % 2, groups // 2
+    payer_index, rest = rest % len(payers), rest // len(payers)
+    month_index, code_index = rest % len(months), rest // len(months)
+    return pd.DataFrame({
+        "code": np.asarray(code[1], dtype=object)[code_index],
+        "month": months[month_index],
+        "payer_sk": payers[payer_index],
+        "is_hospice": hospice_of.astype(bool),
+        "patients": [part.tobytes() for part in np.split(pair_patient, starts[1:])],
+    }, columns=columns)
 
 
 Coded = tuple[np.ndarray, list[str]]  # (code of each row, label of each code)

@@ -17,6 +17,8 @@ from data_access.catalog import client_marts_used, code_names, organization_rows
 from data_access.definitions import NO_INSURANCE
 from data_access.rls import (
     END,
+    FIRST_MONTH,
+    LAST_MONTH,
     PAYER,
     START,
     ClientRows,
@@ -32,6 +34,7 @@ from data_access.schema import (
     mart_client_encounters,
     mart_client_firsts,
     mart_client_procedures,
+    mart_code_patients,
     patients,
     procedures,
 )
@@ -263,11 +266,6 @@ def frequency_order(summary: pd.DataFrame) -> list[int]:
     return sorted(range(len(codes)), key=lambda i: (-performed[i], codes[i]))
 
 
-def by_frequency(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary ordered by how often each procedure was performed (the `procedure-summary` extract's order)."""
-    return summary.take(frequency_order(summary)).reset_index(drop=True)
-
-
 def _client_date(value, precision: str) -> str:
     text = str(value)[:10]
     return text[:4] if precision == "year" else text
@@ -313,10 +311,15 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
         empty_dist = pd.DataFrame(columns=["procedures_had", "patient_group", "patients", "suppressed"])
         return {"by_code": empty_by_code, "distribution": empty_dist, "raw_by_code": empty_by_code.copy()}
 
-    keys = payer_keys(wh)
-    rows = client_rows(wh, scope, window)
-    found = _run(wh, rows, ("shared",), _shared_statement, **{
-        SHARED_CODES.key: codes, SHARED_UNINSURED.key: keys.get(NO_INSURANCE, -1)})
+    uninsured = payer_keys(wh).get(NO_INSURANCE, -1)
+    months = _mart_months(wh, window)
+    if months is not None:
+        rows = client_rows(wh, scope, months=months)
+        sets = _run(wh, rows, ("shared sets",), _patient_sets_statement, **{SHARED_CODES.key: codes})
+        found = _shared_counts(sets, codes, rows.payer_sk, uninsured)
+    else:
+        found = _run(wh, client_rows(wh, scope, window), ("shared",), _shared_statement, **{
+            SHARED_CODES.key: codes, SHARED_UNINSURED.key: uninsured})
     counts, dist_counts = {}, {}
     for kind, key, cat, n in found:
         if kind == "code":
@@ -366,6 +369,55 @@ def _shared_statement(shape: tuple):
                func.count().label("n")).group_by(pairs.c.code, pairs.c.category),
         select(literal("had"), cast(had, String), per_patient.c.best, func.count()).group_by(per_patient.c.best, had),
     )
+
+
+def _patient_sets_statement(shape: tuple):
+    """The patient sets (client_marts.patient_sets) of the chosen codes in the window's months, every payer's: the
+    same rows as `_shared_statement`, one set per code, month, payer and hospice flag."""
+    hospice_visible, _mode = shape
+    m = mart_code_patients
+    clauses = [m.c.code.in_(SHARED_CODES), m.c.month >= FIRST_MONTH, m.c.month <= LAST_MONTH]
+    if not hospice_visible:
+        clauses.append(m.c.is_hospice.is_(False))
+    return select(m.c.code, m.c.payer_sk, m.c.patients).where(*clauses)
+
+
+CLIENT, OTHER_INSURER, UNINSURED, NONE = 0, 1, 2, 3  # the groups of GROUPS by position, and "did not have it"
+
+
+def _shared_counts(sets: list, codes: list[str], payer_sk: int, uninsured_sk: int) -> list[tuple]:
+    """What `_shared_statement` answers, from patient sets: ("code", code, group, patients) and ("had", number of
+    codes had, group, patients) rows. Exact: a patient is in a set or not; the sets of a code's months and payers
+    are unioned by marking one cell per (code, patient), all sets of a payer group at once."""
+    if not sets:
+        return []
+    position = {code: number for number, code in enumerate(codes)}
+    size = client_marts.PATIENT_SET_DTYPE.itemsize
+    # one pass over the sets (thousands of them at 100x): each one's code row, payer and length, and their bytes
+    described = np.array([(position[code], payer, len(blob) // size) for code, payer, blob in sets], dtype=np.int64)
+    rows, payers, lengths = described.T
+    keys = np.frombuffer(b"".join(blob for _code, _payer, blob in sets), dtype=client_marts.PATIENT_SET_DTYPE)
+    width = int(keys.max()) + 1
+    # small types: at 100x a whole-range question over 50 codes marks millions of cells
+    cell_type = np.int32 if len(codes) * width < 2**31 else np.int64
+    cells = np.repeat((rows * width).astype(cell_type), lengths) + keys
+    paid_by = np.repeat(np.where(payers == payer_sk, CLIENT, np.where(payers == uninsured_sk, UNINSURED,
+                                                                        OTHER_INSURER)).astype(np.int8), lengths)
+    # each (code, patient) in the group of who paid for it: the client if it did, else another insurer, else none
+    group = np.full(len(codes) * width, NONE, dtype=np.int8)
+    for value in (UNINSURED, OTHER_INSURER, CLIENT):
+        group[cells[paid_by == value]] = value
+    group = group.reshape(len(codes), width)
+    found = []
+    for row, code in enumerate(codes):
+        counts = np.bincount(group[row], minlength=NONE + 1)
+        found += [("code", code, value, int(counts[value])) for value in range(NONE) if counts[value]]
+    best = group.min(axis=0)  # a patient's group: this client's if it paid for any of the codes, and so on
+    had = np.where(best == CLIENT, (group == CLIENT).sum(axis=0), (group < NONE).sum(axis=0))
+    for value in range(NONE):
+        counts = np.bincount(had[best == value], minlength=len(codes) + 1)
+        found += [("had", str(k), value, int(counts[k])) for k in range(1, len(codes) + 1) if counts[k]]
+    return found
 
 
 def _suppressed_frame(rows: list[tuple], columns: list[str], min_cell_size: int, key_columns: tuple[int, int]

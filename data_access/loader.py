@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, MetaData, delete, insert, inspect, text, update
+from sqlalchemy import Column, Engine, Index, MetaData, Table, delete, insert, inspect, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from data_access import client_marts, marts, schema
@@ -43,7 +44,7 @@ from data_access.definitions import (
 )
 
 # Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
-LOADER_VERSION = "4"
+LOADER_VERSION = "5"
 # SQLite page cache of the loading connection (KiB): index builds sort in memory instead of spilling to disk.
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
@@ -358,26 +359,24 @@ def _write_in_place(connection, tables: dict[str, pd.DataFrame], progress: Progr
 
 
 SHADOW = "__next"
-SHADOW_WRITERS = 2  # PostgreSQL connections filling shadow tables at once (the machine kind has 2 cores)
+SHADOW_WRITERS = 2  # PostgreSQL connections filling and indexing shadow tables at once (the machine kind has 2 cores)
 
 
 def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress: Progress) -> dict[str, int]:
-    """PostgreSQL: COPY into fresh shadow tables without secondary indexes, index them, build the marts from
-    them, then swap names. Readers see the old tables (MVCC) until the load's commit and wait only for the renames
-    at its very end; dropping indexes of the live tables instead would lock readers out for the whole load.
+    """PostgreSQL: COPY into fresh shadow tables without any index, index them, build the marts from them, then
+    swap names. Readers see the old tables (MVCC) until the load's commit and wait only for the renames at its very
+    end; dropping indexes of the live tables instead would lock readers out for the whole load.
 
-    The source tables are independent until the marts, so their shadows are filled and indexed on their own
-    connections, SHADOW_WRITERS tables at a time, and committed under their shadow names (nothing reads those).
-    The marts and the swap run in the load's transaction. A load that fails leaves the shadows behind; the next
-    load drops them first."""
+    The source tables are independent until the marts, so the shadows are filled and indexed on connections of
+    their own, SHADOW_WRITERS jobs at a time, and committed under their shadow names (nothing reads those): first
+    every COPY, largest table first, then every index (the primary key's too: kept up row by row during a COPY it
+    cost as much as the COPY itself, 11 of 22 s for the procedures at 100x), each index a job of its own, so that
+    both connections keep busy until the last one. The marts and the swap run in the load's transaction. A load
+    that fails leaves the shadows behind; the next load drops them first."""
     engine = connection.engine
     shadow_metadata = MetaData()
-    shadows = {}
-    for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
-        shadow = table.to_metadata(shadow_metadata, name=table.name + SHADOW)
-        for index in shadow.indexes:
-            index.name = index.name + SHADOW
-        shadows[table.name] = shadow
+    shadows = {table.name: _shadow_table(table, shadow_metadata, key=table in schema.MART_TABLES)
+               for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES}
     with engine.begin() as ddl:
         for shadow in shadows.values():
             ddl.exec_driver_sql(f'DROP TABLE IF EXISTS "{shadow.name}"')
@@ -386,12 +385,23 @@ def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress
     client_mart_tables = [table for table in schema.WAREHOUSE_TABLES if table.name.startswith("mart_client_")]
     largest_first = sorted((table for table in schema.WAREHOUSE_TABLES if table not in client_mart_tables),
                            key=lambda table: -len(tables[table.name])) + client_mart_tables
-    progress(f"writing {', '.join(table.name for table in largest_first)} ({SHADOW_WRITERS} at a time, with their "
-             "indexes)")
+    progress(f"writing {', '.join(table.name for table in largest_first)} ({SHADOW_WRITERS} at a time), then "
+             "their indexes")
     with ThreadPoolExecutor(SHADOW_WRITERS, thread_name_prefix="load") as pool:
-        jobs = {table.name: pool.submit(_fill_shadow, engine, shadows[table.name], tables, table.name)
-                for table in largest_first}
-        counts = {name: job.result() for name, job in jobs.items()}
+        copies = {table.name: pool.submit(_copy_shadow, engine, shadows[table.name], tables, table.name)
+                  for table in largest_first}
+        # Indexes of the table whose COPY ends first come first (a job waits for its table's COPY).
+        by_copy_end = sorted(largest_first[:2], key=lambda table: len(tables[table.name])) + largest_first[2:]
+        indexes = [pool.submit(_index_shadow, engine, copies[table.name], statement)
+                   for table in by_copy_end for statement in _index_statements(table, shadows[table.name])]
+        counts = {name: job.result() for name, job in copies.items()}
+        for job in indexes:
+            job.result()
+    for table in (table for table in schema.WAREHOUSE_TABLES if table.primary_key.columns):
+        shadow = shadows[table.name]
+        connection.exec_driver_sql(
+            f'ALTER TABLE "{shadow.name}" ADD CONSTRAINT "{shadow.name}_pkey" PRIMARY KEY USING INDEX '
+            f'"{shadow.name}_pkey"')
     for table in schema.MART_TABLES:
         for index in shadows[table.name].indexes:
             connection.execute(CreateIndex(index))
@@ -408,16 +418,46 @@ def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress
     return counts
 
 
-def _fill_shadow(engine: Engine, shadow, tables: Mapping[str, pd.DataFrame], name: str) -> int:
-    """COPY one shadow table and build its indexes, on a connection of its own (see _write_shadow_and_swap)."""
+def _shadow_table(table, metadata: MetaData, key: bool):
+    """`table` as <name>__next, its indexes renamed likewise; without its primary key unless `key` (the key of a
+    table filled by COPY is built afterwards, see _index_statements)."""
+    if key:
+        shadow = table.to_metadata(metadata, name=table.name + SHADOW)
+    else:
+        shadow = Table(table.name + SHADOW, metadata,
+                       *[Column(column.name, column.type, nullable=column.nullable) for column in table.columns])
+        for index in table.indexes:
+            Index(index.name, *[shadow.c[column.name] for column in index.columns], unique=index.unique)
+    for index in shadow.indexes:
+        index.name = index.name + SHADOW
+    return shadow
+
+
+def _index_statements(table, shadow) -> list[str]:
+    """The DDL indexing a COPY-filled shadow: its primary key's unique index if it has a key (the index becomes
+    the key just before the swap), then its other indexes, widest first."""
+    key = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+    dialect = postgresql.dialect()
+    return [f'CREATE UNIQUE INDEX "{shadow.name}_pkey" ON "{shadow.name}" ({key})'] * bool(key) + [
+        str(CreateIndex(index).compile(dialect=dialect))
+        for index in sorted(shadow.indexes, key=lambda index: -len(index.columns))]
+
+
+def _copy_shadow(engine: Engine, shadow, tables: Mapping[str, pd.DataFrame], name: str) -> int:
+    """COPY one shadow table, on a connection of its own (see _write_shadow_and_swap)."""
     frame = tables[name]  # a client mart may still be computing: wait before opening a transaction
+    with engine.begin() as connection:
+        return insert_frame(connection, shadow, frame)
+
+
+def _index_shadow(engine: Engine, copy: Future, statement: str) -> None:
+    """Build one index of a shadow table once its COPY is committed, on a connection of its own. Index builds of
+    one table may run at once (CREATE INDEX takes a lock that does not conflict with itself)."""
+    copy.result()
     with engine.begin() as connection:
         # index builds sort in memory rather than in temporary files
         connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        count = insert_frame(connection, shadow, frame)
-        for index in shadow.indexes:
-            connection.execute(CreateIndex(index))
-    return count
+        connection.exec_driver_sql(statement)
 
 
 def _vacuum(engine: Engine) -> None:
@@ -444,7 +484,8 @@ def _rename_constraints(connection, table_name: str, shadow_name: str) -> None:
 
 def _sync_schema(connection) -> None:
     """Bring the warehouse tables to this version's schema inside the load's transaction: a table whose columns
-    changed is recreated (its data is replaced by this load anyway), a missing index is created."""
+    changed is recreated (its data is replaced by this load anyway), a missing index is created, an index the
+    schema no longer has is dropped."""
     inspector = inspect(connection)
     for table in schema.WAREHOUSE_TABLES + schema.MART_TABLES:
         columns = {column["name"] for column in inspector.get_columns(table.name)}
@@ -455,7 +496,11 @@ def _sync_schema(connection) -> None:
             table.drop(connection, checkfirst=True)
             table.create(connection)
             continue
-        present = {index["name"] for index in inspector.get_indexes(table.name)}
+        present = {index["name"] for index in inspector.get_indexes(table.name)
+                   if not index.get("duplicates_constraint")}
         for index in table.indexes:
             if index.name not in present:
                 index.create(connection)
+        # an index this version no longer has would be kept up, row by row, during every load
+        for name in present - {index.name for index in table.indexes}:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')

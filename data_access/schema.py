@@ -174,9 +174,8 @@ encounters = Table(
     Index("ix_encounters_payer_date", "payer_sk", "service_date", "is_hospice", "patient_sk", "encounter_class",
           "month", "organization_sk", "total_claim_cost", "payer_coverage"),
     Index("ix_encounters_patient", "patient_sk", "payer_sk"),
-    # Source ids are unique (the loader proves it); a unique *index* rather than a constraint is dropped and
-    # rebuilt in one pass around a load, instead of taking millions of random UUID inserts one by one.
-    Index("ux_encounters_encounter_id", "encounter_id", unique=True),
+    # No index on encounter_id: nothing looks an encounter up by its source id, and the loader proves the ids
+    # unique before writing. Building one took 4-7 s of a 100x load for no reader.
 )
 
 procedures = Table(
@@ -290,6 +289,22 @@ mart_client_firsts = Table(
           "entities", "claim", "coverage"),
 )
 
+# The patients behind "patients who follow the same procedures" (client_reports.shared_procedures), which counts,
+# per patient, which of a client's top procedures they had and who paid: a question over every payer's patients that
+# does not add up over months. Per (code, month, payer, hospice flag) the set of patients with such a procedure, as
+# their sorted patient_sk in little-endian int32: a window of whole months is the union of its months' sets, read in
+# one statement and counted with numpy. 38,000 patient-month pairs at 1x, 3.8 M (15 MB) at 100x.
+mart_code_patients = Table(
+    "mart_code_patients",
+    metadata,
+    Column("code", String(32), nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("payer_sk", Integer, nullable=False),
+    Column("is_hospice", Boolean, nullable=False),
+    Column("patients", LargeBinary, nullable=False),
+    Index("ix_mart_code_patients", "code", "month", "is_hospice", "payer_sk"),
+)
+
 mart_results = Table(
     "mart_results",
     metadata,
@@ -315,6 +330,7 @@ WAREHOUSE_TABLES = (
     mart_client_procedures,
     mart_client_encounters,
     mart_client_firsts,
+    mart_code_patients,
 )
 APP_TABLES = (users, user_sessions, audit_log, data_versions)
 

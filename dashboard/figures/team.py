@@ -51,12 +51,16 @@ def encounter_classes(classes: pd.DataFrame) -> dict:
     }
 
 
-def ranked_procedures(by_frequency: pd.DataFrame, limit: int = 25) -> dict:
-    if by_frequency.empty:
+def ranked_procedures(summary: pd.DataFrame, order: list[int], limit: int = 25) -> dict:
+    """The `limit` procedures performed most often: the summary's rows taken in `order`
+    (`client_reports.frequency_order`; reordering lists is cheaper than reordering the frame)."""
+    if summary.empty:
         return empty_figure("No procedures of this specialty in the selection")
-    names = by_frequency["procedure"].tolist()[:limit]
-    performed = by_frequency["procedures_performed"].tolist()[:limit]
-    patients, costs = by_frequency["patients"].tolist()[:limit], by_frequency["total_cost"].tolist()[:limit]
+    chosen = order[:limit]
+    names, performed, patients, costs = (
+        [values[i] for i in chosen]
+        for values in (summary[column].tolist() for column in ("procedure", "procedures_performed", "patients",
+                                                                "total_cost")))
     return {
         "data": [{
             "type": "bar", "orientation": "h", "y": short_labels(names),

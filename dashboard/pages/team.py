@@ -119,7 +119,7 @@ def register_callbacks(app) -> None:
         hospitals = R.hospitals(wh, scope, window)
         helped = R.helped_by_month(wh, scope, window)
         classes = R.by_encounter_class(wh, scope, window)
-        ranked = R.by_frequency(R.procedure_summary(wh, scope, window))
+        summary = R.procedure_summary(wh, scope, window)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None}
         link = C.extract_url
@@ -127,7 +127,8 @@ def register_callbacks(app) -> None:
             scope.describe(), _hospital_card(hospitals, V.state().settings.map_style),
             V.number(kpis["members"]), V.number(kpis["encounters"]), V.number(kpis["procedures"]),
             V.money(kpis["claim_cost"]), V.money(kpis["payer_coverage"]), V.money(kpis["total_cost"]),
-            F.monthly_helped(helped), F.encounter_classes(classes), F.ranked_procedures(ranked),
+            F.monthly_helped(helped), F.encounter_classes(classes),
+            F.ranked_procedures(summary, R.frequency_order(summary)),
             link("patients-helped", "csv", **params), link("patients-helped", "xlsx", **params),
             link("procedure-summary", "csv", **params), link("procedure-summary", "xlsx", **params),
             link("procedure-rows", "csv", **params), link("procedure-rows", "xlsx", **params),

@@ -23,7 +23,7 @@ from data_access.client_marts import month_span
 from data_access.rls import Window
 from security.scope import Audience, Role, Scope
 
-VIEWS = (R.kpis, R.procedure_summary, R.hospitals, R.helped_by_month, R.by_encounter_class)
+VIEWS = (R.kpis, R.procedure_summary, R.hospitals, R.helped_by_month, R.by_encounter_class, R.shared_procedures)
 
 
 # ---------------------------------------------------------------- the builder, on random data
@@ -137,6 +137,18 @@ def test_additive_marts_add_up_to_the_frames():
     assert marts["mart_client_encounters"]["claim"].sum() == pytest.approx(e["total_claim_cost"].sum())
 
 
+def test_patient_sets_hold_each_groups_distinct_patients():
+    frames = random_frames(12, 2)
+    sets = client_marts.build(frames)["mart_code_patients"]
+    p = frames["procedures"]
+    expected = {key: sorted(set(group["patient_sk"])) for key, group in
+                p.groupby(["code", "month", "payer_sk", "is_hospice"])}
+    found = {(code, month, payer, hospice): np.frombuffer(blob, dtype="<i4").tolist()
+             for code, month, payer, hospice, blob in sets.itertuples(index=False)}
+    assert found == expected
+    assert all(values == sorted(set(values)) for values in found.values())  # sorted, no repeats
+
+
 # ---------------------------------------------------------------- which windows
 
 
@@ -197,12 +209,41 @@ def test_every_client_view_from_the_marts_equals_the_base_tables(real_wh, monkey
                 with monkeypatch.context() as patch:
                     patch.setattr(R, "_mart_months", lambda wh, window: None)
                     from_tables = view.__wrapped__(real_wh, scope, window)
-                if isinstance(from_marts, pd.DataFrame):
-                    pd.testing.assert_frame_equal(from_marts, from_tables, check_dtype=False)
-                else:
-                    assert from_marts == from_tables, (view.__name__, scope.describe(), window)
+                assert_same_answer(from_marts, from_tables, (view.__name__, scope.describe(), window))
                 compared += 1
     assert compared >= 6 * 3 * 2 * 16 * len(VIEWS)
+
+
+def assert_same_answer(from_marts, from_tables, where) -> None:
+    if isinstance(from_marts, dict) and isinstance(from_tables, dict):  # shared_procedures: frames by name
+        assert from_marts.keys() == from_tables.keys(), where
+        for name in from_marts:
+            assert_same_answer(from_marts[name], from_tables[name], (*where, name))
+    elif isinstance(from_marts, pd.DataFrame):
+        pd.testing.assert_frame_equal(from_marts, from_tables, check_dtype=False, obj=str(where))
+    else:
+        assert from_marts == from_tables, where
+
+
+@pytest.mark.realdata
+def test_patients_on_the_same_procedures_from_patient_sets_equal_the_base_tables_for_many_codes(real_wh,
+                                                                                                monkeypatch):
+    """The patient sets answer "patients who follow the same procedures" for up to 50 codes as the base tables do
+    (VIEWS above compares the top 10), and their counts are not all suppressed or zero (the check can fail)."""
+    version = real_wh.version()
+    checked = 0
+    for window in aligned_windows(version.min_date, version.max_date, count=3):
+        for scope in scopes(real_wh):
+            if scope.specialty is not None:
+                continue
+            for top in (1, 25, 50):
+                from_marts = R.shared_procedures.__wrapped__(real_wh, scope, window, top=top)
+                with monkeypatch.context() as patch:
+                    patch.setattr(R, "_mart_months", lambda wh, window: None)
+                    from_tables = R.shared_procedures.__wrapped__(real_wh, scope, window, top=top)
+                assert_same_answer(from_marts, from_tables, (scope.describe(), window, top))
+                checked += int(from_marts["raw_by_code"]["patients"].sum() > 0)
+    assert checked >= 3 * 3 * 2 * 3 - 6  # a payer may have nothing in a quarter, not everywhere
 
 
 def statements_during(wh, call) -> list[str]:

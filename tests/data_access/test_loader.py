@@ -29,7 +29,7 @@ def loaded(tmp_path, fixture_input):
 def test_fixture_counts_match_rows(loaded):
     found = counts(loaded)
     marts = {table.name for table in (schema.mart_client_procedures, schema.mart_client_encounters,
-                                      schema.mart_client_firsts)}
+                                      schema.mart_client_firsts, schema.mart_code_patients)}
     assert all(found.pop(name) > 0 for name in marts)  # the client marts (tests/data_access/test_client_marts.py)
     assert found == {
         "payers": 5, "organizations": 1, "patients": 15, "encounters": 17, "procedures": 19,
@@ -238,7 +238,7 @@ def test_key_index_finds_rows_and_misses(tmp_path):
 
 def test_a_warehouse_with_old_unique_constraints_is_rebuilt(tmp_path, fixture_input):
     """Earlier versions declared source ids UNIQUE constraints, which a load must keep up row by row; the next load
-    recreates such tables with unique indexes, which it rebuilds in one pass."""
+    recreates such tables with this version's indexes, which it rebuilds in one pass."""
     from sqlalchemy import inspect
 
     engine = get_engine(f"sqlite:///{tmp_path / 'old.db'}")
@@ -248,9 +248,23 @@ def test_a_warehouse_with_old_unique_constraints_is_rebuilt(tmp_path, fixture_in
     load_input(engine, fixture_input)
     inspector = inspect(engine)
     assert inspector.get_unique_constraints("encounters") == []
-    unique = [index for index in inspector.get_indexes("encounters") if index["unique"]]
-    assert [index["column_names"] for index in unique] == [["encounter_id"]]
+    assert {index["name"] for index in inspector.get_indexes("encounters")} == {
+        index.name for index in schema.encounters.indexes}
     assert counts(engine)["encounters"] == 17
+
+
+def test_an_index_the_schema_no_longer_has_is_dropped(loaded, tmp_path):
+    """An index of an earlier version (here the unique index on encounter ids, which nothing reads) would be kept
+    up row by row during every load: the next load drops it."""
+    from sqlalchemy import inspect
+
+    with loaded.begin() as connection:
+        connection.exec_driver_sql("CREATE UNIQUE INDEX ux_encounters_encounter_id ON encounters (encounter_id)")
+    data = fixture_data.rows()
+    data["procedures"] = data["procedures"][:-1]
+    assert load_input(loaded, fixture_data.write(tmp_path / "changed", data)).status == "loaded"
+    assert {index["name"] for index in inspect(loaded).get_indexes("encounters")} == {
+        index.name for index in schema.encounters.indexes}
 
 
 @pytest.mark.parametrize("bad_line", [2, 40_000, 70_001])
