@@ -381,8 +381,9 @@ def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress
         for shadow in shadows.values():
             ddl.exec_driver_sql(f'DROP TABLE IF EXISTS "{shadow.name}"')
             ddl.execute(CreateTable(shadow))
-    # the source tables largest first, then the client marts (computed meanwhile, see load_input)
-    client_mart_tables = [table for table in schema.WAREHOUSE_TABLES if table.name.startswith("mart_client_")]
+    # the source tables largest first, then the client marts (computed meanwhile, see load_input: asking for their
+    # size here would wait for them)
+    client_mart_tables = [table for table in schema.WAREHOUSE_TABLES if table.name.startswith("mart_")]
     largest_first = sorted((table for table in schema.WAREHOUSE_TABLES if table not in client_mart_tables),
                            key=lambda table: -len(tables[table.name])) + client_mart_tables
     progress(f"writing {', '.join(table.name for table in largest_first)} ({SHADOW_WRITERS} at a time), then "
@@ -436,11 +437,13 @@ def _shadow_table(table, metadata: MetaData, key: bool):
 def _index_statements(table, shadow) -> list[str]:
     """The DDL indexing a COPY-filled shadow: its primary key's unique index if it has a key (the index becomes
     the key just before the swap), then its other indexes, widest first."""
-    key = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+    statements = []
+    if table.primary_key.columns:
+        key = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+        statements.append(f'CREATE UNIQUE INDEX "{shadow.name}_pkey" ON "{shadow.name}" ({key})')
     dialect = postgresql.dialect()
-    return [f'CREATE UNIQUE INDEX "{shadow.name}_pkey" ON "{shadow.name}" ({key})'] * bool(key) + [
-        str(CreateIndex(index).compile(dialect=dialect))
-        for index in sorted(shadow.indexes, key=lambda index: -len(index.columns))]
+    widest_first = sorted(shadow.indexes, key=lambda index: -len(index.columns))
+    return statements + [str(CreateIndex(index).compile(dialect=dialect)) for index in widest_first]
 
 
 def _copy_shadow(engine: Engine, shadow, tables: Mapping[str, pd.DataFrame], name: str) -> int:
