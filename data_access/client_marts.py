@@ -19,8 +19,9 @@ patient nor links two months) and specialty (the procedures of one specialty, or
 
 "Patients who follow the same procedures" counts, per patient, which of a client's top codes they had and who paid:
 that depends on the set of codes chosen, so no count can be kept for it. `mart_code_patients` keeps the sets
-themselves instead, per code, month, payer and hospice flag (`patient_sets`); the union of a window's sets is
-exactly the patients of the window, and client_reports counts them with numpy.
+themselves instead, per code, month, payer and hospice flag (`patient_sets`), and once more over every month
+(ALL_MONTHS); the union of a window's sets is exactly the patients of the window, and client_reports counts them
+with numpy.
 """
 from __future__ import annotations
 
@@ -100,11 +101,18 @@ def build(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         "mart_client_procedures": procedures,
         "mart_client_encounters": encounters,
         "mart_client_firsts": pd.concat(parts, ignore_index=True),
-        "mart_code_patients": patient_sets(code, p["month"].to_numpy(dtype=np.int64), *procedure_rows, p_patient),
+        "mart_code_patients": pd.concat([
+            patient_sets(code, p_month, *procedure_rows, p_patient),
+            patient_sets(code, np.full(len(p), ALL_MONTHS), *procedure_rows, p_patient),
+        ], ignore_index=True),
     }
 
 
 PATIENT_SET_DTYPE = np.dtype("<i4")  # the stored form of a patient set: sorted patient_sk, little-endian int32
+# The month of the patient sets that span every month of the data: the whole range (the client page's default) is
+# read from one set per code, payer and hospice flag instead of the union of every month's (a third of the entries on
+# the real data, where many procedures recur month after month).
+ALL_MONTHS = 0
 
 
 def patient_sets(code: Coded, month: np.ndarray, payer: np.ndarray, hospice: np.ndarray, patient: np.ndarray
@@ -224,6 +232,27 @@ def month_span(window_start: date, window_end: date, data_first: date, data_last
     if start.day != 1 or end != _month_end(end):
         return None
     return start.year * 100 + start.month, end.year * 100 + end.month
+
+
+def month_split(window_start: date, window_end: date, data_first: date, data_last: date
+                ) -> tuple[tuple[int, int] | None, list[tuple[date, date]]]:
+    """The window, clipped to the data's dates, as the whole calendar months it covers ((first, last) yyyymm, or
+    None when it covers none) and the runs of days outside them (none, one or two: before its first whole month,
+    after its last)."""
+    if window_start > data_last or window_end < data_first:
+        return None, []
+    start = data_first.replace(day=1) if window_start <= data_first else window_start
+    end = _month_end(data_last) if window_end >= data_last else window_end
+    first = start if start.day == 1 else _month_end(start) + timedelta(days=1)
+    last = end if end == _month_end(end) else end.replace(day=1) - timedelta(days=1)
+    if first > last:
+        return None, [(start, end)]
+    edges = []
+    if start < first:
+        edges.append((start, first - timedelta(days=1)))
+    if last < end:
+        edges.append((last + timedelta(days=1), end))
+    return (first.year * 100 + first.month, last.year * 100 + last.month), edges
 
 
 def _month_end(day: date) -> date:

@@ -10,7 +10,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, String, bindparam, case, cast, distinct, func, literal, select, union_all
+from sqlalchemy import Date, Integer, String, bindparam, case, cast, distinct, func, literal, select, union, union_all
 
 from data_access import client_marts
 from data_access.catalog import client_marts_used, code_names, organization_rows, payer_keys
@@ -90,6 +90,15 @@ def _mart_months(wh: Warehouse, window: Window) -> tuple[int, int] | None:
         return None
     version = wh.version()
     return client_marts.month_span(window.start, window.end, version.min_date, version.max_date)
+
+
+def _mart_split(wh: Warehouse, window: Window) -> tuple[tuple[int, int] | None, list]:
+    """The window's whole months as (first, last) yyyymm and the runs of days around them
+    (client_marts.month_split) when the client marts are in use; (None, []) otherwise."""
+    if not client_marts_used(wh):
+        return None, []
+    version = wh.version()
+    return client_marts.month_split(window.start, window.end, version.min_date, version.max_date)
 
 
 class _MartReads:
@@ -312,11 +321,18 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
         return {"by_code": empty_by_code, "distribution": empty_dist, "raw_by_code": empty_by_code.copy()}
 
     uninsured = payer_keys(wh).get(NO_INSURANCE, -1)
-    months = _mart_months(wh, window)
+    version = wh.version()
+    months, edges = _mart_split(wh, window)
     if months is not None:
+        # the window's whole months from the patient sets, the days around them (if any) from the procedures
         rows = client_rows(wh, scope, months=months)
-        sets = _run(wh, rows, ("shared sets",), _patient_sets_statement, **{SHARED_CODES.key: codes})
-        found = _shared_counts(sets, codes, rows.payer_sk, uninsured)
+        whole = not edges and months == client_marts.month_span(version.min_date, version.max_date,
+                                                                version.min_date, version.max_date)
+        sets = _run(wh, rows, ("shared sets", whole), lambda shape: _patient_sets_statement(shape, whole),
+                    **{SHARED_CODES.key: codes})
+        pairs = _run(wh, rows, ("shared edges",), _edge_pairs_statement, **{SHARED_CODES.key: codes,
+                                                                            **_edge_values(edges)}) if edges else []
+        found = _shared_counts(sets, pairs, codes, rows.payer_sk, uninsured)
     else:
         found = _run(wh, client_rows(wh, scope, window), ("shared",), _shared_statement, **{
             SHARED_CODES.key: codes, SHARED_UNINSURED.key: uninsured})
@@ -371,32 +387,66 @@ def _shared_statement(shape: tuple):
     )
 
 
-def _patient_sets_statement(shape: tuple):
+def _patient_sets_statement(shape: tuple, whole: bool = False):
     """The patient sets (client_marts.patient_sets) of the chosen codes in the window's months, every payer's: the
-    same rows as `_shared_statement`, one set per code, month, payer and hospice flag."""
+    same rows as `_shared_statement`, one set per code, month, payer and hospice flag; with `whole` (the window
+    spans every month of the data) the sets kept for all months at once."""
     hospice_visible, _mode = shape
     m = mart_code_patients
-    clauses = [m.c.code.in_(SHARED_CODES), m.c.month >= FIRST_MONTH, m.c.month <= LAST_MONTH]
+    months = ([m.c.month == client_marts.ALL_MONTHS] if whole
+              else [m.c.month >= FIRST_MONTH, m.c.month <= LAST_MONTH])
+    clauses = [m.c.code.in_(SHARED_CODES), *months]
     if not hospice_visible:
         clauses.append(m.c.is_hospice.is_(False))
     return select(m.c.code, m.c.payer_sk, m.c.patients).where(*clauses)
 
 
+# The runs of days around a window's whole months (client_marts.month_split): two, an unused one empty.
+EDGES = tuple((bindparam(f"shared_edge{n}_start", type_=Date), bindparam(f"shared_edge{n}_end", type_=Date))
+              for n in (1, 2))
+
+
+def _edge_values(edges: list[tuple[date, date]]) -> dict:
+    values = {}
+    for number, (start, end) in enumerate(EDGES):
+        first, last = edges[number] if number < len(edges) else (date.max, date.min)  # unused: matches no day
+        values.update({start.key: first, end.key: last})
+    return values
+
+
+def _edge_pairs_statement(shape: tuple):
+    """(code, payer, patient) of every payer's procedures of the chosen codes on the days around the window's whole
+    months: what the patient sets do not hold."""
+    hospice_visible, _mode = shape
+    p = procedures
+    hidden = [] if hospice_visible else [p.c.is_hospice.is_(False)]
+    return union(*[
+        select(p.c.code, p.c.payer_sk, p.c.patient_sk)
+        .where(p.c.code.in_(SHARED_CODES), p.c.service_date >= start, p.c.service_date <= end, *hidden)
+        for start, end in EDGES])
+
+
 CLIENT, OTHER_INSURER, UNINSURED, NONE = 0, 1, 2, 3  # the groups of GROUPS by position, and "did not have it"
 
 
-def _shared_counts(sets: list, codes: list[str], payer_sk: int, uninsured_sk: int) -> list[tuple]:
-    """What `_shared_statement` answers, from patient sets: ("code", code, group, patients) and ("had", number of
-    codes had, group, patients) rows. Exact: a patient is in a set or not; the sets of a code's months and payers
-    are unioned by marking one cell per (code, patient), all sets of a payer group at once."""
-    if not sets:
+def _shared_counts(sets: list, pairs: list, codes: list[str], payer_sk: int, uninsured_sk: int) -> list[tuple]:
+    """What `_shared_statement` answers, from patient sets (code, payer, set) and single (code, payer, patient)
+    pairs: ("code", code, group, patients) and ("had", number of codes had, group, patients) rows. Exact: a patient
+    is in a set or not; the sets of a code's months and payers are unioned by marking one cell per (code, patient),
+    all sets of a payer group at once."""
+    if not sets and not pairs:
         return []
     position = {code: number for number, code in enumerate(codes)}
     size = client_marts.PATIENT_SET_DTYPE.itemsize
     # one pass over the sets (thousands of them at 100x): each one's code row, payer and length, and their bytes
-    described = np.array([(position[code], payer, len(blob) // size) for code, payer, blob in sets], dtype=np.int64)
+    described = np.array([(position[code], payer, len(blob) // size) for code, payer, blob in sets]
+                         + [(position[code], payer, 1) for code, payer, _patient in pairs],
+                         dtype=np.int64).reshape(-1, 3)
     rows, payers, lengths = described.T
-    keys = np.frombuffer(b"".join(blob for _code, _payer, blob in sets), dtype=client_marts.PATIENT_SET_DTYPE)
+    keys = np.concatenate([
+        np.frombuffer(b"".join(blob for _code, _payer, blob in sets), dtype=client_marts.PATIENT_SET_DTYPE),
+        np.fromiter((patient for _code, _payer, patient in pairs), dtype=client_marts.PATIENT_SET_DTYPE,
+                    count=len(pairs))])
     width = int(keys.max()) + 1
     # small types: at 100x a whole-range question over 50 codes marks millions of cells
     cell_type = np.int32 if len(codes) * width < 2**31 else np.int64

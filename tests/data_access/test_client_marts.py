@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import numpy as np
@@ -143,10 +143,50 @@ def test_patient_sets_hold_each_groups_distinct_patients():
     p = frames["procedures"]
     expected = {key: sorted(set(group["patient_sk"])) for key, group in
                 p.groupby(["code", "month", "payer_sk", "is_hospice"])}
+    expected.update({(code, client_marts.ALL_MONTHS, payer, hospice): sorted(set(group["patient_sk"]))
+                     for (code, payer, hospice), group in p.groupby(["code", "payer_sk", "is_hospice"])})
     found = {(code, month, payer, hospice): np.frombuffer(blob, dtype="<i4").tolist()
              for code, month, payer, hospice, blob in sets.itertuples(index=False)}
     assert found == expected
     assert all(values == sorted(set(values)) for values in found.values())  # sorted, no repeats
+
+
+@pytest.mark.realdata
+def test_patients_on_the_same_procedures_over_windows_that_cut_into_months(real_wh, monkeypatch):
+    """A window that cuts into months is answered from the patient sets of its whole months and the procedures of
+    the days around them, as the base tables answer it."""
+    version = real_wh.version()
+    first, last = version.min_date, version.max_date
+    windows = [Window(last - timedelta(days=364), last), Window(date(2019, 3, 15), date(2020, 8, 20)),
+               Window(date(2020, 5, 3), date(2020, 5, 27)), Window(first - timedelta(days=40), date(2015, 6, 10)),
+               Window(date(2021, 11, 2), last + timedelta(days=90)), Window(date(2018, 1, 31), date(2018, 3, 1))]
+    checked = 0
+    for window in windows:
+        for scope in scopes(real_wh):
+            if scope.specialty not in (None, "Oncology", "Mental Health & Substance Use"):
+                continue
+            from_marts = R.shared_procedures.__wrapped__(real_wh, scope, window, top=25)
+            with monkeypatch.context() as patch:
+                base_tables_only(patch)
+                from_tables = R.shared_procedures.__wrapped__(real_wh, scope, window, top=25)
+            assert_same_answer(from_marts, from_tables, (scope.describe(), window))
+            checked += int(from_marts["raw_by_code"]["patients"].sum() > 0)
+    assert checked >= len(windows) * 3 * 2 * 3 // 2
+
+
+@pytest.mark.parametrize("start,end,months,edges", [
+    (date(2020, 1, 1), date(2020, 12, 31), (202001, 202012), []),
+    (date(2020, 1, 15), date(2020, 12, 31), (202002, 202012), [(date(2020, 1, 15), date(2020, 1, 31))]),
+    (date(2020, 1, 1), date(2020, 12, 30), (202001, 202011), [(date(2020, 12, 1), date(2020, 12, 30))]),
+    (date(2021, 2, 6), date(2022, 2, 5), (202103, 202202), [(date(2021, 2, 6), date(2021, 2, 28))]),
+    (date(2020, 5, 3), date(2020, 5, 27), None, [(date(2020, 5, 3), date(2020, 5, 27))]),
+    (date(2020, 1, 31), date(2020, 3, 1), (202002, 202002), [(date(2020, 1, 31), date(2020, 1, 31)),
+                                                             (date(2020, 3, 1), date(2020, 3, 1))]),
+    (date(2000, 1, 1), date(2030, 1, 1), (201101, 202202), []),
+    (date(2023, 1, 1), date(2023, 12, 31), None, []),
+])
+def test_month_split(start, end, months, edges):
+    assert client_marts.month_split(start, end, date(2011, 1, 2), date(2022, 2, 5)) == (months, edges)
 
 
 # ---------------------------------------------------------------- which windows
@@ -207,11 +247,16 @@ def test_every_client_view_from_the_marts_equals_the_base_tables(real_wh, monkey
             for view in VIEWS:
                 from_marts = view.__wrapped__(real_wh, scope, window)
                 with monkeypatch.context() as patch:
-                    patch.setattr(R, "_mart_months", lambda wh, window: None)
+                    base_tables_only(patch)
                     from_tables = view.__wrapped__(real_wh, scope, window)
                 assert_same_answer(from_marts, from_tables, (view.__name__, scope.describe(), window))
                 compared += 1
     assert compared >= 6 * 3 * 2 * 16 * len(VIEWS)
+
+
+def base_tables_only(patch) -> None:
+    patch.setattr(R, "_mart_months", lambda wh, window: None)
+    patch.setattr(R, "_mart_split", lambda wh, window: (None, []))
 
 
 def assert_same_answer(from_marts, from_tables, where) -> None:
@@ -239,7 +284,7 @@ def test_patients_on_the_same_procedures_from_patient_sets_equal_the_base_tables
             for top in (1, 25, 50):
                 from_marts = R.shared_procedures.__wrapped__(real_wh, scope, window, top=top)
                 with monkeypatch.context() as patch:
-                    patch.setattr(R, "_mart_months", lambda wh, window: None)
+                    base_tables_only(patch)
                     from_tables = R.shared_procedures.__wrapped__(real_wh, scope, window, top=top)
                 assert_same_answer(from_marts, from_tables, (scope.describe(), window, top))
                 checked += int(from_marts["raw_by_code"]["patients"].sum() > 0)

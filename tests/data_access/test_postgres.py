@@ -79,6 +79,7 @@ def test_patient_sets_round_trip_and_answer_as_the_base_tables_on_postgres(pg_en
 
     import numpy as np
 
+    from data_access import client_marts
     from data_access import client_reports as R
     from data_access.rls import Window
     from data_access.warehouse import Warehouse
@@ -89,21 +90,25 @@ def test_patient_sets_round_trip_and_answer_as_the_base_tables_on_postgres(pg_en
         pairs = set(connection.execute(select(schema.procedures.c.code, schema.procedures.c.month,
                                               schema.procedures.c.payer_sk, schema.procedures.c.is_hospice,
                                               schema.procedures.c.patient_sk)).all())
-    assert {(code, month, payer, hospice, int(patient)) for code, month, payer, hospice, blob in stored
-            for patient in np.frombuffer(bytes(blob), dtype="<i4")} == pairs
+    found = {(code, month, payer, hospice, int(patient)) for code, month, payer, hospice, blob in stored
+             for patient in np.frombuffer(bytes(blob), dtype="<i4")}
+    assert {pair for pair in found if pair[1] != client_marts.ALL_MONTHS} == pairs
+    assert {pair for pair in found if pair[1] == client_marts.ALL_MONTHS} == {
+        (code, client_marts.ALL_MONTHS, payer, hospice, patient) for code, _month, payer, hospice, patient in pairs}
     wh = Warehouse(pg_engine)
     monkeypatch.setattr(R, "client_marts_used", lambda wh: True)
     version = wh.version()
     compared = 0
-    for window in (Window(version.min_date, version.max_date), Window(date(2020, 1, 1), date(2020, 12, 31))):
-        assert R._mart_months(wh, window) is not None
+    for window in (Window(version.min_date, version.max_date), Window(date(2020, 1, 1), date(2020, 12, 31)),
+                   Window(date(2019, 3, 15), date(2021, 8, 20))):  # whole months and days around them
+        assert R._mart_split(wh, window)[0] is not None
         for payer in ("Humana", "UnitedHealthcare"):
             for visible in (True, False):
                 scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer=payer,
                               hospice_visible=visible)
                 from_sets = R.shared_procedures.__wrapped__(wh, scope, window)
                 with monkeypatch.context() as patch:
-                    patch.setattr(R, "_mart_months", lambda wh, window: None)
+                    patch.setattr(R, "_mart_split", lambda wh, window: (None, []))
                     from_tables = R.shared_procedures.__wrapped__(wh, scope, window)
                 for name in from_tables:
                     assert from_sets[name].equals(from_tables[name]), (payer, visible, window, name)
