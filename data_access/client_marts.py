@@ -225,13 +225,8 @@ def _firsts(family: str, payer: np.ndarray, hospice: np.ndarray, specialty: Code
 def month_span(window_start: date, window_end: date, data_first: date, data_last: date) -> tuple[int, int] | None:
     """(first, last) month as yyyymm when the window, clipped to the data's dates, covers whole calendar months;
     None when it cuts into a month (the base tables answer it then)."""
-    if window_start > data_last or window_end < data_first:
-        return None
-    start = data_first.replace(day=1) if window_start <= data_first else window_start
-    end = _month_end(data_last) if window_end >= data_last else window_end
-    if start.day != 1 or end != _month_end(end):
-        return None
-    return start.year * 100 + start.month, end.year * 100 + end.month
+    months, edges = month_split(window_start, window_end, data_first, data_last)
+    return None if edges else months
 
 
 def month_split(window_start: date, window_end: date, data_first: date, data_last: date
