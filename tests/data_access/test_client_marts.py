@@ -324,6 +324,9 @@ def test_marts_are_used_only_when_they_are_the_smaller_side(real_app, tmp_path):
     wh = real_app.extensions["pag"].warehouse
     assert catalog.client_marts_used(wh) is False  # the real input: 0.2 M mart rows for 48,000 procedures
     assert R._mart_months(wh, Window(date(2020, 1, 1), date(2020, 12, 31))) is None
+    # the patient sets are read at every size (catalog.patient_sets_used)
+    assert catalog.patient_sets_used(wh) is True
+    assert R._mart_split(wh, Window(date(2020, 1, 1), date(2020, 12, 31))) == ((202001, 202012), [])
 
 
 def test_marts_are_used_when_smaller_than_the_procedures_and_never_when_missing(tmp_path, fixture_input):
@@ -331,7 +334,7 @@ def test_marts_are_used_when_smaller_than_the_procedures_and_never_when_missing(
 
     from data_access.db import get_engine
     from data_access.loader import load_input
-    from data_access.schema import mart_client_firsts
+    from data_access.schema import mart_client_firsts, mart_code_patients
     from data_access.warehouse import Warehouse
 
     wh = Warehouse(get_engine(f"sqlite:///{tmp_path / 'w.db'}"))
@@ -343,10 +346,18 @@ def test_marts_are_used_when_smaller_than_the_procedures_and_never_when_missing(
     catalog._lookups.clear()
     assert len(wh.read(select(mart_client_firsts.c.month))) == 5
     assert catalog.client_marts_used(wh) is True
+    assert catalog.patient_sets_used(wh) is True
     with wh.engine.begin() as connection:  # data loaded by a loader without marts
         connection.execute(delete(mart_client_firsts))
+        connection.execute(delete(mart_code_patients))
     catalog._lookups.clear()
     assert catalog.client_marts_used(wh) is False
+    assert catalog.patient_sets_used(wh) is False
+    assert R._mart_split(wh, Window(date(2020, 1, 1), date(2020, 12, 31))) == (None, [])
+    scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer="Humana", specialty=None,
+                  hospice_visible=True)
+    assert not R.shared_procedures.__wrapped__(wh, scope, Window(date(2010, 1, 1), date(2030, 12, 31)))[
+        "raw_by_code"].empty  # answered from the procedures instead
 
 
 def test_mart_filters_refuse_an_internal_scope():
