@@ -367,3 +367,33 @@ def test_mart_filters_refuse_an_internal_scope():
     internal = Scope(viewer="x", role=Role.SENIOR, audience=Audience.INTERNAL)
     with pytest.raises(PermissionError):
         client_rows(wh, internal, months=(202001, 202012))
+
+
+@pytest.mark.realdata
+def test_chart_view_frames_keep_their_columns_and_types(real_wh):
+    """The chart views build their frames from columns without `columns=` (client_reports._texts): the column order
+    and types are still the extracts', with data and without (a year before the data)."""
+    version = real_wh.version()
+    scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer="Humana", specialty=None,
+                  hospice_visible=True)
+    for window, has_rows in ((Window(version.min_date, version.max_date), True),
+                             (Window(date(1990, 1, 1), date(1990, 12, 31)), False)):
+        summary = R.procedure_summary.__wrapped__(real_wh, scope, window)
+        assert (len(summary) > 0) is has_rows
+        assert list(summary.columns) == R.SUMMARY_COLUMNS
+        assert summary.dtypes.astype(str).tolist() == ["str", "str", "int64", "float64", "float64", "int64"]
+        helped = R.helped_by_month.__wrapped__(real_wh, scope, window)
+        assert list(helped.columns) == R.MONTH_COLUMNS
+        assert helped.dtypes.astype(str).tolist() == ["str", "str"] + ["int64"] * 3 + ["float64"] * 3
+        classes = R.by_encounter_class.__wrapped__(real_wh, scope, window)
+        assert classes.dtypes.astype(str).to_dict() == {"encounter_class": "str", "encounters": "int64",
+                                                        "patients": "int64"}
+        shared = R.shared_procedures.__wrapped__(real_wh, scope, window)
+        assert shared["raw_by_code"].dtypes.astype(str).to_dict() == {
+            "rank": "int64", "procedure_code": "str", "procedure": "str", "patient_group": "str",
+            "patients": "int64"} if has_rows else shared["raw_by_code"].empty
+        if has_rows:
+            assert list(shared["by_code"].columns) == ["rank", "procedure_code", "procedure", "patient_group",
+                                                       "patients", "suppressed"]
+            assert list(shared["distribution"].columns) == ["procedures_had", "patient_group", "patients",
+                                                            "suppressed"]
