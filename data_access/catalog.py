@@ -8,7 +8,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from data_access.definitions import HOSPICE_SPECIALTY
-from data_access.schema import mart_client_firsts, mart_code_patients, organizations, payers, procedure_codes, procedures, specialties
+from data_access.schema import (
+    mart_client_firsts,
+    mart_code_patients,
+    organizations,
+    payers,
+    procedure_codes,
+    procedures,
+    specialties,
+)
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 
