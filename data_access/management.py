@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import chdtrc
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Integer, bindparam, case, distinct, func, select
 
 from data_access.catalog import code_names, payer_keys
 from data_access.geo import SphereIndex, dbscan, hex_cells, hex_centres
@@ -292,11 +292,22 @@ def detail_client_homes(wh: Warehouse, scope: Scope) -> pd.DataFrame:
 
 @scoped_query(Audience.INTERNAL)
 def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size: int = 5) -> dict:
+    """What the page and the `proximity-clusters` extract show: the clusters table and the number of non-client
+    patients near clients (see `proximity_with_members`). Cached, and stored for the default settings, without the
+    per-patient membership: no home's coordinates go into Redis or `mart_results`, and a 100x answer stays small
+    (the membership made 1.4-3.7 MB of each pickled answer, most of a worker's query cache after the bench)."""
+    result = proximity_with_members(wh, scope, radius_m=radius_m, min_cluster_size=min_cluster_size)
+    return {"clusters": result["clusters"], "near_count": result["near_count"]}
+
+
+@scoped_query(Audience.INTERNAL, cache=False)
+def proximity_with_members(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size: int = 5) -> dict:
     """Non-client patients living within `radius_m` of a client patient, grouped by DBSCAN (haversine metric,
     eps = radius, min_samples = min_cluster_size) into clusters.
 
-    Returns the clusters table (the `proximity-clusters` extract), the non-client patients' membership (for tests
-    and the map; internal only, never exported) and the number of non-client patients near clients.
+    Returns the clusters table, the non-client patients' membership ("near": patient keys, homes, distance to the
+    nearest client patient, cluster; internal only: never cached, exported or drawn; the tests check it) and the
+    number of non-client patients near clients.
     """
     people = _patient_roles(wh, scope)
     clients = people[people["is_client"]].reset_index(drop=True)
@@ -346,19 +357,42 @@ def proximity(wh: Warehouse, scope: Scope, radius_m: int = 500, min_cluster_size
             "near_count": int(len(near))}
 
 
+# Patients per statement of `_top_procedures`: always this many bind values (the last batch padded), so that every
+# batch is the same SQL text. A single IN list of every clustered patient (tens of thousands at 100x) was a new
+# statement for each clustering, each kept prepared in the driver's statement cache: 20 MB more resident per worker.
+PATIENT_BATCH = 1000
+_PATIENT_BATCH_KEYS = bindparam("batch_patient_sks", expanding=True, type_=Integer)
+
+
 def _top_procedures(wh: Warehouse, near: pd.DataFrame, limit: int = 3) -> dict[int, str]:
     """The most common procedures (by distinct patients) of each cluster's members, as text."""
     clustered = near[near["cluster"] >= 0]
     if clustered.empty:
         return {}
     p = procedures
-    rows = wh.read(select(p.c.patient_sk, p.c.code).where(p.c.patient_sk.in_(clustered["patient_sk"].tolist()))
-                   .distinct())
-    pairs = _frame(rows, ["patient_sk", "code"]).merge(clustered[["patient_sk", "cluster"]], on="patient_sk")
+    members = pd.Index(clustered["patient_sk"])
+    cluster_of = clustered["cluster"].to_numpy()
+    keys = np.sort(members.to_numpy())
+    padded = np.concatenate([keys, np.full(-len(keys) % PATIENT_BATCH, -1, dtype=keys.dtype)])  # -1: no patient
+    statement = select(p.c.patient_sk, p.c.code).where(p.c.patient_sk.in_(_PATIENT_BATCH_KEYS)).distinct()
+    code_ids: dict[str, int] = {}
+    parts = []
+    with wh.session():
+        for batch in padded.reshape(-1, PATIENT_BATCH):
+            rows = wh.read(statement, {"batch_patient_sks": batch.tolist()})
+            patient = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            code = np.fromiter((code_ids.setdefault(row[1], len(code_ids)) for row in rows), dtype=np.int64,
+                               count=len(rows))
+            parts.append(cluster_of[members.get_indexer(patient)] * (1 << 32) + code)
+    # one row per distinct (patient, code): rows per (cluster, code) are its patients
+    pairs, counts = np.unique(np.concatenate(parts), return_counts=True)
+    if not len(pairs):
+        return {}
+    codes = np.array(list(code_ids), dtype=object)
+    table = pd.DataFrame({"cluster": pairs >> 32, "code": codes[pairs & 0xFFFFFFFF], "n": counts})
+    best = table.sort_values(["cluster", "n", "code"], ascending=[True, False, True]).groupby("cluster").head(limit)
     names = code_names(wh)
-    counts = pairs.groupby(["cluster", "code"]).size().reset_index(name="n")
     result = {}
-    for label, group in counts.groupby("cluster"):
-        best = group.sort_values(["n", "code"], ascending=[False, True]).head(limit)
-        result[int(label)] = "; ".join(f"{names.get(code, code)} ({n})" for code, n in zip(best["code"], best["n"]))
+    for label, group in best.groupby("cluster", sort=True):
+        result[int(label)] = "; ".join(f"{names.get(code, code)} ({n})" for code, n in zip(group["code"], group["n"]))
     return result

@@ -13,6 +13,7 @@ Definitions (DESIGN §2, §3 and the issue): client payers UnitedHealthcare and 
 """
 from __future__ import annotations
 
+import pickle
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -23,10 +24,10 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import chi2_contingency
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from data_access import management as M
-from data_access.catalog import payer_keys
+from data_access.catalog import code_names, payer_keys
 from data_access.schema import patients as patients_table
 from security import policy
 from security.scope import Role
@@ -326,9 +327,8 @@ def product(real_app):
         scope = policy.internal_scope(SimpleNamespace(role=Role.SENIOR, username="senior"), payer_keys(wh))
     ids = dict(wh.read(select(patients_table.c.patient_sk, patients_table.c.patient_id)))
 
-    def run(radius: int, size: int, cold: bool = False):
-        function = M.proximity.__wrapped__ if cold else M.proximity
-        result = function(wh, scope, radius_m=radius, min_cluster_size=size)
+    def run(radius: int, size: int):
+        result = M.proximity_with_members(wh, scope, radius_m=radius, min_cluster_size=size)
         near = result["near"].assign(patient_id=result["near"]["patient_sk"].map(ids))
         return result, near
 
@@ -357,6 +357,21 @@ def test_near_non_client_patients_equal_a_brute_force_haversine_pass(people, pro
     distance_of = dict(zip(people.ids[others], nearest))
     assert np.allclose(near["nearest_client_m"], near["patient_id"].map(distance_of), atol=1e-3)
     assert len(expected) > 20  # the real data has non-client patients near client patients
+
+
+def test_the_cached_proximity_answer_holds_the_clusters_and_no_patient(product):
+    """What the page, the extract and the query cache get: the clusters and the count, equal to the full result's;
+    the per-patient membership (keys and homes) never reaches the cache, Redis or `mart_results`."""
+    wh, scope = product.wh, product.scope
+    full, _near = product.run(500, 5)
+    wh.cache.memory.clear()
+    shown = M.proximity(wh, scope, radius_m=500, min_cluster_size=5)
+    assert set(shown) == {"clusters", "near_count"}
+    pd.testing.assert_frame_equal(shown["clusters"], full["clusters"])
+    assert shown["near_count"] == full["near_count"] == len(full["near"]) > 0
+    stored = [pickle.loads(value) for value in wh.cache.memory._items.values()]
+    assert any(isinstance(value, dict) and "near_count" in value for value in stored)
+    assert not any(isinstance(value, dict) and "near" in value for value in stored)
 
 
 def brute_force_dbscan(distance: np.ndarray, eps: float, min_samples: int):
@@ -441,15 +456,63 @@ def test_small_clusters_with_aggregate_only_patients_have_no_centroid(people, pr
         assert checked > 0, "the case should hold small clusters with uninsured-only patients"
 
 
+@pytest.mark.parametrize("radius,size", [(500, 5), (1500, 3)])
+def test_top_procedures_of_each_cluster_equal_pandas_on_the_csvs(csvs, product, radius, size):
+    """A cluster's "top procedures": the three codes most of its members had (distinct patients, any date and
+    payer), ties by code, each with its patient count; counted here with pandas on procedures.csv."""
+    result, near = product.run(radius, size)
+    names = code_names(product.wh)
+    pairs = csvs.procedures[["PATIENT", "CODE"]].drop_duplicates()
+    members = near.loc[near["cluster"] >= 0, ["patient_id", "cluster"]]
+    counts = (pairs.merge(members, left_on="PATIENT", right_on="patient_id").groupby(["cluster", "CODE"]).size()
+              .reset_index(name="n").sort_values(["cluster", "n", "CODE"], ascending=[True, False, True]))
+    expected = {int(label) + 1: "; ".join(f"{names.get(code, code)} ({n})" for code, n in zip(top["CODE"], top["n"]))
+                for label, top in counts.groupby("cluster").head(3).groupby("cluster")}
+    described = 0
+    for row in result["clusters"].itertuples():
+        if pd.isna(row.centroid_lat):  # a small cluster of aggregate-only patients: not described
+            assert row.top_procedures == "", f"cluster {row.cluster_id}"
+        else:
+            described += bool(row.top_procedures)
+            # members without any procedure leave it empty
+            assert row.top_procedures == expected.get(row.cluster_id, ""), f"cluster {row.cluster_id}"
+    assert described > 0
+
+
+def test_top_procedures_read_the_same_statement_whatever_the_number_of_members(product, monkeypatch):
+    """The members' procedures are read PATIENT_BATCH keys per statement, the last batch padded: one SQL text for
+    any clustering, so that the driver's statement cache does not keep a new, ever larger statement per clustering
+    (a worker kept 20 MB more at 100x). A small batch here makes the real data take several batches."""
+    monkeypatch.setattr(M, "PATIENT_BATCH", 7)
+    texts = {}
+    for radius, size in ((500, 5), (1500, 3)):
+        seen = []
+
+        def record(_conn, _cursor, statement, parameters, *_args, seen=seen):
+            if "FROM procedures" in statement:
+                seen.append((statement, len(parameters)))
+
+        event.listen(product.wh.engine, "before_cursor_execute", record)
+        try:
+            result, near = product.run(radius, size)
+        finally:
+            event.remove(product.wh.engine, "before_cursor_execute", record)
+        members = int((near["cluster"] >= 0).sum())
+        assert len(seen) == -(-members // 7) > 1
+        texts[radius] = {text for text, _count in seen}
+        assert {count for _text, count in seen} == {7}
+    assert len(texts[500] | texts[1500]) == 1
+
+
 def test_clustering_time_of_the_real_data_at_default_settings(product):
-    """Measured, printed (`-s`), never asserted (DESIGN §7: speed is reported, not asserted). Cold = the query cache
-    is bypassed (the undecorated function); scipy.spatial is imported first so that its import time is not counted."""
+    """Measured, printed (`-s`), never asserted (DESIGN §7: speed is reported, not asserted). Cold: the membership
+    is never cached; scipy.spatial is imported first so that its import time is not counted."""
     import scipy.spatial  # noqa: F401
 
     timings = []
     for _ in range(3):
         began = time.perf_counter()
-        result, near = product.run(500, 5, cold=True)
+        result, near = product.run(500, 5)
         timings.append(time.perf_counter() - began)
     print(f"\n[clustering time] real data, radius 500 m, min cluster size 5, cold cache: "
           f"{', '.join(f'{t * 1000:.0f}' for t in timings)} ms (median {sorted(timings)[1] * 1000:.0f} ms; "
