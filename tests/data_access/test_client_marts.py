@@ -15,13 +15,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import event
 
 from data_access import catalog, client_marts
 from data_access import client_reports as R
 from data_access.client_marts import month_span
 from data_access.rls import Window
 from security.scope import Audience, Role, Scope
+from tests.sql_recording import statements_during
 
 VIEWS = (R.kpis, R.procedure_summary, R.hospitals, R.helped_by_month, R.by_encounter_class, R.shared_procedures)
 
@@ -289,20 +289,6 @@ def test_patients_on_the_same_procedures_from_patient_sets_equal_the_base_tables
                 assert_same_answer(from_marts, from_tables, (scope.describe(), window, top))
                 checked += int(from_marts["raw_by_code"]["patients"].sum() > 0)
     assert checked >= 3 * 3 * 2 * 3 - 6  # a payer may have nothing in a quarter, not everywhere
-
-
-def statements_during(wh, call) -> list[str]:
-    seen = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(wh.engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(wh.engine, "before_cursor_execute", record)
-    return seen
 
 
 @pytest.mark.realdata

@@ -24,7 +24,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import chi2_contingency
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from data_access import management as M
 from data_access.catalog import code_names, payer_keys
@@ -33,6 +33,7 @@ from security import policy
 from security.scope import Role
 from tests.conftest import login
 from tests.figure_reading import csv_frame, xlsx_sheets
+from tests.sql_recording import executions_during
 
 pytestmark = pytest.mark.realdata
 
@@ -486,17 +487,10 @@ def test_top_procedures_read_the_same_statement_whatever_the_number_of_members(p
     monkeypatch.setattr(M, "PATIENT_BATCH", 7)
     texts = {}
     for radius, size in ((500, 5), (1500, 3)):
-        seen = []
-
-        def record(_conn, _cursor, statement, parameters, *_args, seen=seen):
-            if "FROM procedures" in statement:
-                seen.append((statement, len(parameters)))
-
-        event.listen(product.wh.engine, "before_cursor_execute", record)
-        try:
-            result, near = product.run(radius, size)
-        finally:
-            event.remove(product.wh.engine, "before_cursor_execute", record)
+        runs = []
+        executions = executions_during(product.wh, lambda r=radius, n=size, out=runs: out.append(product.run(r, n)))
+        _result, near = runs[0]
+        seen = [(text, len(parameters)) for text, parameters in executions if "FROM procedures" in text]
         members = int((near["cluster"] >= 0).sum())
         assert len(seen) == -(-members // 7) > 1
         texts[radius] = {text for text, _count in seen}
