@@ -15,6 +15,7 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, DateTime, LargeBinary, Table
 
 CHUNK_ROWS = 250_000
+COPY_READ_BYTES = 1 << 20
 
 
 def _as_text_columns(table: Table, frame: pd.DataFrame, booleans: tuple) -> pd.DataFrame:
@@ -58,8 +59,37 @@ def _arrow_table(table: Table, frame: pd.DataFrame) -> pa.Table:
     return pa.table(arrays)
 
 
-def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Append `frame` (columns named as the table's) to `table`; returns the row count."""
+class _CsvStream(io.RawIOBase):
+    """`frame` as CSV for one COPY, rendered CHUNK_ROWS at a time as the driver reads it.
+
+    One COPY per table rather than one per chunk: PostgreSQL then appends rows in the order they are sent (each new
+    COPY first fills the free space left in earlier pages, out of order, which undid the loader's presorting) and
+    parses a chunk while the next one is rendered."""
+
+    def __init__(self, table: Table, frame: pd.DataFrame):
+        self._table, self._frame = table, frame
+        self._next_row = 0
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._pending and self._next_row < len(self._frame):
+            buffer = io.BytesIO()
+            chunk = self._frame.iloc[self._next_row : self._next_row + CHUNK_ROWS]
+            pa_csv.write_csv(_arrow_table(self._table, chunk), buffer, pa_csv.WriteOptions(include_header=False))
+            self._next_row += CHUNK_ROWS
+            self._pending = buffer.getbuffer()
+        size = min(len(target), len(self._pending))
+        target[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *, freeze: bool = False) -> int:
+    """Append `frame` (columns named as the table's) to `table`; returns the row count. `freeze` (PostgreSQL, for a
+    table created or truncated in the same transaction): write the rows already frozen, see the loader."""
     frame = frame[[column.name for column in table.columns if column.name in frame.columns]]
     if frame.empty:
         return 0
@@ -69,14 +99,9 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
     if dialect == "postgresql":
         quoted = ", ".join(f'"{name}"' for name in columns)
         # CSV with unquoted empty fields as NULL: Arrow writes nulls that way and quotes every string.
-        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv)'
+        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv{", FREEZE" if freeze else ""})'
         with driver.cursor() as cursor:
-            for start in range(0, len(frame), CHUNK_ROWS):
-                buffer = io.BytesIO()
-                pa_csv.write_csv(_arrow_table(table, frame.iloc[start : start + CHUNK_ROWS]), buffer,
-                                 pa_csv.WriteOptions(include_header=False))
-                buffer.seek(0)
-                cursor.copy_expert(statement, buffer)
+            cursor.copy_expert(statement, _CsvStream(table, frame), size=COPY_READ_BYTES)
         return len(frame)
     placeholders = ", ".join("?" for _ in columns)
     names = ", ".join(f'"{name}"' for name in columns)

@@ -44,7 +44,7 @@ from data_access.definitions import (
 )
 
 # Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
-LOADER_VERSION = "5"
+LOADER_VERSION = "6"
 # SQLite page cache of the loading connection (KiB): index builds sort in memory instead of spilling to disk.
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
@@ -113,17 +113,21 @@ def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress
     known_ids: dict[str, KeyIndex] = {}
     typed: dict[str, pd.DataFrame] = {}
     references: References = {}
-    for name in LOAD_ORDER:
-        progress(f"reading {name}.csv")
-        raw = read_csv(files[name], name)
-        rows: dict[str, np.ndarray] = {}
-        frame, problems = parse_columns(files[name], name, raw, known_ids, rows)
-        if problems:
-            raise InputError(problems)
-        if "Id" in frame:
-            known_ids[name] = KeyIndex(frame["Id"])
-        typed[name] = frame
-        references.update({(name, column): found for column, found in rows.items()})
+    # The next file is read (pyarrow parses it without the GIL) while this one is checked: one file ahead, so that
+    # memory holds at most two raw files.
+    reader = ThreadPoolExecutor(1, thread_name_prefix="csv-read")
+    try:
+        upcoming = reader.submit(read_csv, files[LOAD_ORDER[0]], LOAD_ORDER[0])
+        for position, name in enumerate(LOAD_ORDER):
+            progress(f"reading {name}.csv")
+            raw = upcoming.result()
+            if position + 1 < len(LOAD_ORDER):
+                following = LOAD_ORDER[position + 1]
+                upcoming = reader.submit(read_csv, files[following], following)
+            _check_file(files[name], name, raw, known_ids, typed, references)
+            del raw
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
     progress("checking references")
     _check_procedure_patients(files["procedures"], typed, references)
     mapping = read_specialty_map(mapping_path)
@@ -140,6 +144,19 @@ def read_and_validate(input_dir: Path, mapping_path: Path, progress: Progress
         )])
     typed["specialty_map"] = mapping
     return typed, references
+
+
+def _check_file(path: Path, name: str, raw: pd.DataFrame, known_ids: dict[str, KeyIndex],
+                typed: dict[str, pd.DataFrame], references: References) -> None:
+    """Type and check one raw file into `typed` and `references`; its ids become known to the files after it."""
+    rows: dict[str, np.ndarray] = {}
+    frame, problems = parse_columns(path, name, raw, known_ids, rows)
+    if problems:
+        raise InputError(problems)
+    if "Id" in frame:
+        known_ids[name] = KeyIndex(frame["Id"])
+    typed[name] = frame
+    references.update({(name, column): found for column, found in rows.items()})
 
 
 def _check_procedure_patients(path: Path, typed: dict[str, pd.DataFrame], references: References) -> None:
@@ -208,19 +225,26 @@ def transform(typed: dict[str, pd.DataFrame], references: References) -> dict[st
     specialty_of = mapping.set_index("code")["specialty"]
     hospice_codes = set(specialty_of[specialty_of == HOSPICE_SPECIALTY].index)
     pstart = procedures["START"]
+    p_service_date = pstart.dt.normalize()
     position = references[("procedures", "ENCOUNTER")]  # the encounter's row of each procedure
+    p_payer = encounter_payer[position]
+    # Hospice data (DESIGN §2): a Hospice-specialty procedure, or any procedure of a hospice admission.
+    p_hospice = procedures["CODE"].isin(hospice_codes).to_numpy() | admission[position]
+    p_patient = references[("procedures", "PATIENT")] + 1
+    # Procedures are written in the order of their widest index, keys numbered in that order (see _index_order).
+    # (month follows from the date and organization_sk from the encounter: the rest of the index's key)
+    row = _index_order(p_payer, p_service_date, procedures["CODE"], p_hospice, p_patient, procedures["BASE_COST"],
+                       position)
     out["procedures"] = pd.DataFrame({
-        "procedure_sk": np.arange(1, len(procedures) + 1), "start_at": pstart, "stop_at": procedures["STOP"],
-        "service_date": pstart.dt.normalize(), "month": (pstart.dt.year * 100 + pstart.dt.month).astype("int64"),
-        "patient_sk": references[("procedures", "PATIENT")] + 1,
-        "encounter_sk": position + 1,
-        "payer_sk": encounter_payer[position],
-        "organization_sk": encounter_organization[position],
-        "encounter_class": encounter_class[position],
-        "code": procedures["CODE"], "description": procedures["DESCRIPTION"], "base_cost": procedures["BASE_COST"],
-        "reason_code": procedures["REASONCODE"], "reason_description": procedures["REASONDESCRIPTION"],
-        # Hospice data (DESIGN §2): a Hospice-specialty procedure, or any procedure of a hospice admission.
-        "is_hospice": procedures["CODE"].isin(hospice_codes).to_numpy() | admission[position],
+        "procedure_sk": np.arange(1, len(procedures) + 1), "start_at": _take(pstart, row),
+        "stop_at": _take(procedures["STOP"], row), "service_date": _take(p_service_date, row),
+        "month": _take(pstart.dt.year * 100 + pstart.dt.month, row).astype("int64"),
+        "patient_sk": p_patient[row], "encounter_sk": position[row] + 1, "payer_sk": p_payer[row],
+        "organization_sk": encounter_organization[position][row], "encounter_class": encounter_class[position][row],
+        **{target: _take(procedures[source], row) for source, target in (
+            ("CODE", "code"), ("DESCRIPTION", "description"), ("BASE_COST", "base_cost"),
+            ("REASONCODE", "reason_code"), ("REASONDESCRIPTION", "reason_description"))},
+        "is_hospice": p_hospice[row],
     })
 
     descriptions = procedures.groupby("CODE")["DESCRIPTION"].unique()
@@ -236,6 +260,32 @@ def transform(typed: dict[str, pd.DataFrame], references: References) -> dict[st
         "specialty": counts.index, "is_hospice": counts.index == HOSPICE_SPECIALTY, "codes": counts.to_numpy(),
     })
     return out
+
+
+def _index_order(*keys) -> np.ndarray:
+    """The row order that sorts `keys` (first key first), text in code-point order (SQLite's BINARY, PostgreSQL's
+    C and C.UTF-8 collations).
+
+    A table written in the order of its widest index builds that index from presorted rows (at 100x the real data
+    the procedures' covering index took 3-4 s instead of 8-11 s, on PostgreSQL and SQLite), and a client's rows lie
+    together on disk. Any order is correct; this one is only faster, and only when it is the index's whole key
+    (sorted on its five leading columns, the procedures still took 6 s instead of 3 s)."""
+    columns = []
+    for key in keys:
+        if pd.api.types.is_datetime64_any_dtype(key):
+            columns.append(np.asarray(key, dtype="datetime64[us]").view(np.int64))
+        elif pd.api.types.is_numeric_dtype(key) or pd.api.types.is_bool_dtype(key):
+            columns.append(np.asarray(key))
+        else:  # text: its rank among the distinct values
+            columns.append(pd.factorize(key, sort=True)[0])
+    return np.lexsort(columns[::-1])
+
+
+def _take(values, rows: np.ndarray):
+    """`values` (a column or an array) in the order `rows`, a column keeping its dtype."""
+    if isinstance(values, pd.Series):
+        return values.take(rows).reset_index(drop=True)
+    return np.asarray(values)[rows]
 
 
 def load_input(
@@ -447,10 +497,14 @@ def _index_statements(table, shadow) -> list[str]:
 
 
 def _copy_shadow(engine: Engine, shadow, tables: Mapping[str, pd.DataFrame], name: str) -> int:
-    """COPY one shadow table, on a connection of its own (see _write_shadow_and_swap)."""
+    """COPY one shadow table, on a connection of its own (see _write_shadow_and_swap).
+
+    Emptied in the COPY's own transaction so that COPY may FREEZE the rows: written with their hint bits set and
+    their pages all-visible, they need no second write when the index builds first read them, nor VACUUM's pass."""
     frame = tables[name]  # a client mart may still be computing: wait before opening a transaction
     with engine.begin() as connection:
-        return insert_frame(connection, shadow, frame)
+        connection.exec_driver_sql(f'TRUNCATE "{shadow.name}"')
+        return insert_frame(connection, shadow, frame, freeze=True)
 
 
 def _index_shadow(engine: Engine, copy: Future, statement: str) -> None:
@@ -459,7 +513,7 @@ def _index_shadow(engine: Engine, copy: Future, statement: str) -> None:
     copy.result()
     with engine.begin() as connection:
         # index builds sort in memory rather than in temporary files
-        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         connection.exec_driver_sql(statement)
 
 

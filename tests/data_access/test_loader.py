@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +13,7 @@ from data_access.csv_input import InputError
 from data_access.db import get_engine, read_current_version
 from data_access.loader import load_input
 from tests import fixture_data
+from tests.data_access.loaded_rows import assert_procedures_round_trip
 
 
 def counts(engine) -> dict[str, int]:
@@ -125,6 +128,18 @@ def test_bad_input_is_refused_with_file_line_and_column(loaded, tmp_path, case):
         assert part in message, f"{part!r} not in {message!r}"
     assert read_current_version(loaded) == before_version
     assert counts(loaded) == before_counts
+
+
+def test_the_first_bad_file_in_load_order_is_named_though_the_next_was_read_ahead(loaded, tmp_path):
+    """Each file is read while the one before it is checked: a broken file read ahead is not reported before the
+    broken file before it."""
+    def break_both(data):
+        data["encounters"][2][1] = "2020-13-45T09:00:00Z"
+        data["procedures"][0][6] = "-5"
+
+    with pytest.raises(InputError) as error:
+        load_input(loaded, _bad(tmp_path, break_both))
+    assert "encounters.csv" in str(error.value) and "procedures.csv" not in str(error.value)
 
 
 def test_missing_column(loaded, tmp_path, fixture_input):
@@ -290,3 +305,17 @@ def test_a_file_cut_inside_a_character_is_refused(tmp_path):
     path.write_bytes(("a,b\n" * 300_000).encode() + "é".encode()[:1])
     with pytest.raises(InputError, match=r"cut.csv, line 300001: file ends in the middle of a UTF-8 character"):
         check_encoding(path)
+
+
+def test_procedures_are_written_in_index_order_and_keep_their_own_values(loaded, fixture_input):
+    assert_procedures_round_trip(loaded, fixture_input)
+
+
+def test_index_order_sorts_by_every_key_in_turn_text_by_code_point():
+    from data_access.loader import _index_order
+
+    payer = np.array([2, 1, 1, 1, 2])
+    day = pd.Series(pd.to_datetime(["2020-01-02", "2020-01-02", "2020-01-01", "2020-01-02", "2020-01-01"]))
+    code = pd.Series(["b", "B", "a", "A", "é"], dtype="string")
+    assert list(_index_order(payer, day, code)) == [2, 3, 1, 4, 0]
+    assert list(_index_order(code)) == [3, 1, 2, 0, 4]  # "A" < "B" < "a" < "b" < "é", as SQLite's BINARY

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from data_access import schema
 from data_access.db import read_current_version
 from data_access.loader import load_input
+from tests.data_access.loaded_rows import assert_procedures_round_trip
 
 pytestmark = pytest.mark.realdata
 
@@ -55,3 +56,7 @@ def test_loading_twice_changes_nothing(real_app, real_input):
     before = read_current_version(engine)
     assert load_input(engine, real_input).status == "unchanged"
     assert read_current_version(engine) == before
+
+
+def test_every_procedure_keeps_its_encounter_patient_and_values(real_app, real_input):
+    assert_procedures_round_trip(real_app.extensions["pag"].engine, real_input)
