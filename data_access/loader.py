@@ -410,6 +410,10 @@ def _write_in_place(connection, tables: dict[str, pd.DataFrame], progress: Progr
 
 SHADOW = "__next"
 SHADOW_WRITERS = 2  # PostgreSQL connections filling and indexing shadow tables at once (the machine kind has 2 cores)
+# Sort memory of one index build (PostgreSQL's maintenance_work_mem), so up to SHADOW_WRITERS times this on the
+# database server during a load. At 100x the real data the procedures' covering index sorts 575 MB: in memory it
+# took 2.8 s from presorted rows, 4.5 s with 256 MB (an external merge).
+POSTGRES_INDEX_SORT_MEMORY = "1GB"
 
 
 def _write_shadow_and_swap(connection, tables: dict[str, pd.DataFrame], progress: Progress) -> dict[str, int]:
@@ -513,7 +517,7 @@ def _index_shadow(engine: Engine, copy: Future, statement: str) -> None:
     copy.result()
     with engine.begin() as connection:
         # index builds sort in memory rather than in temporary files
-        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_SORT_MEMORY}'")
         connection.exec_driver_sql(statement)
 
 
