@@ -62,9 +62,8 @@ def _arrow_table(table: Table, frame: pd.DataFrame) -> pa.Table:
 class _CsvStream(io.RawIOBase):
     """`frame` as CSV for one COPY, rendered CHUNK_ROWS at a time as the driver reads it.
 
-    One COPY per table rather than one per chunk: PostgreSQL then appends rows in the order they are sent (each new
-    COPY first fills the free space left in earlier pages, out of order, which undid the loader's presorting) and
-    parses a chunk while the next one is rendered."""
+    One COPY per table rather than one per chunk: PostgreSQL parses a chunk while the next one is rendered, where
+    a COPY per chunk waited for each chunk to be rendered whole before sending it."""
 
     def __init__(self, table: Table, frame: pd.DataFrame):
         self._table, self._frame = table, frame

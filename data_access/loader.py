@@ -267,9 +267,8 @@ def _index_order(*keys) -> np.ndarray:
     C and C.UTF-8 collations).
 
     A table written in the order of its widest index builds that index from presorted rows (at 100x the real data
-    the procedures' covering index took 3-4 s instead of 8-11 s, on PostgreSQL and SQLite), and a client's rows lie
-    together on disk. Any order is correct; this one is only faster, and only when it is the index's whole key
-    (sorted on its five leading columns, the procedures still took 6 s instead of 3 s)."""
+    the procedures' covering index took 3.4-4.9 s instead of 7.5-10.3 s, on SQLite and PostgreSQL), and a client's
+    rows lie together on disk. Any order is correct; this one is only faster."""
     columns = []
     for key in keys:
         if pd.api.types.is_datetime64_any_dtype(key):
