@@ -240,7 +240,7 @@ def transform(typed: dict[str, pd.DataFrame], references: References) -> dict[st
         "stop_at": _take(procedures["STOP"], row), "service_date": _take(p_service_date, row),
         "month": _take(pstart.dt.year * 100 + pstart.dt.month, row).astype("int64"),
         "patient_sk": p_patient[row], "encounter_sk": position[row] + 1, "payer_sk": p_payer[row],
-        "organization_sk": encounter_organization[position][row], "encounter_class": encounter_class[position][row],
+        "organization_sk": encounter_organization[position[row]], "encounter_class": encounter_class[position[row]],
         **{target: _take(procedures[source], row) for source, target in (
             ("CODE", "code"), ("DESCRIPTION", "description"), ("BASE_COST", "base_cost"),
             ("REASONCODE", "reason_code"), ("REASONDESCRIPTION", "reason_description"))},
