@@ -35,14 +35,15 @@ def default_views(state):
                 if specialty is None:  # /client opens on all specialties, whole range
                     views += [
                         (f"client {payer} {account.specialty}", lambda s=scope: (
-                            client_reports.kpis(wh, s, whole), client_reports.procedure_summary(wh, s, whole),
+                            client_reports.together(wh, s, whole, client_reports.kpis,
+                                                    client_reports.procedure_summary),
                             client_reports.shared_procedures(wh, s, whole, top=10))),
                     ]
                 if specialty == account.specialty:  # /team opens on the member's own specialty, last 12 months
                     views.append((f"team {payer} {specialty}", lambda s=scope: (
-                        client_reports.kpis(wh, s, year), client_reports.hospitals(wh, s, year),
-                        client_reports.helped_by_month(wh, s, year), client_reports.by_encounter_class(wh, s, year),
-                        client_reports.procedure_summary(wh, s, year))))
+                        client_reports.together(wh, s, year, client_reports.kpis, client_reports.hospitals,
+                                                client_reports.helped_by_month, client_reports.by_encounter_class,
+                                                client_reports.procedure_summary))))
     internal = policy.internal_scope(Account("warm", Role.SENIOR, None, None), catalog.payer_keys(wh))
     views.append(("management", lambda: (
         management.patients_by_area(wh, internal, whole, area_level="city"),

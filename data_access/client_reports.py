@@ -10,7 +10,21 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Integer, String, bindparam, case, cast, distinct, func, literal, select, union, union_all
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    union,
+    union_all,
+)
 
 from data_access import client_marts
 from data_access.catalog import client_marts_used, code_names, organization_rows, patient_sets_used, payer_keys
@@ -114,20 +128,28 @@ def _mart_split(wh: Warehouse, window: Window) -> tuple[tuple[int, int] | None, 
     return client_marts.month_split(window.start, window.end, version.min_date, version.max_date)
 
 
-class _MartReads:
-    """The mart queries of one answer, read in one statement: queue them, `run()`, then pick each result by the
-    number its method returned. Every query has the columns (key, month, a, b, c) so that they UNION; the statement
-    is built once per list of queries and filter shape."""
+class _Reads:
+    """The reads of one or more answers over one window, run as one statement (one round trip, one plan): queue
+    them, `run()`, then pick each result by the number its method returned.
+
+    Windows of whole calendar months read the client marts when they are in use (`marts`: `firsts`, `procedures`,
+    `encounters`), other windows the base tables (`base`). Every query has the columns (key, month, a, b, c, d) so
+    that they UNION; the statement is built once per list of queries and filter shape, and runs with the values of
+    `rls.client_rows` for this scope."""
 
     INTEGER_KEYS = ("organization_sk", "month")
     PREVIOUS_BEFORE = bindparam("mart_prev_before", type_=Integer)  # the window's first month, for first occurrences
 
-    def __init__(self, wh: Warehouse, scope: Scope, months: tuple[int, int]):
-        self.wh, self.scope, self.months = wh, scope, months
+    def __init__(self, wh: Warehouse, scope: Scope, window: Window):
+        self.wh, self.scope, self.window = wh, scope, window
+        self.months = _mart_months(wh, window)
+        self.marts = self.months is not None
         self.parts: list[tuple] = []
         self.results: list[dict] = []
 
     def _add(self, part: tuple) -> int:
+        if (part[0] == "base") == self.marts:
+            raise ValueError(f"{part} cannot be read {'from the marts' if self.marts else 'from the base tables'}")
         self.parts.append(part)
         return len(self.parts) - 1
 
@@ -144,13 +166,20 @@ class _MartReads:
         """Encounter count, claim cost and payer coverage (no specialty) per value of column `by`."""
         return self._add(("encounters", by))
 
+    def base(self, name: str) -> int:
+        """A query of `_BASE_QUERIES` on the base tables: key -> (a, b, c, d), floats (the caller knows which are
+        counts); key None for a query without one."""
+        return self._add(("base", name))
+
     @classmethod
     def _query(cls, part: tuple, shape: tuple):
+        if part[0] == "base":
+            return _BASE_QUERIES[part[1]](shape)
         if part[0] == "firsts":
             _kind, family, specialty, per_month = part  # specialty: "*" or the rls.SPECIALTY parameter
             f = mart_client_firsts
             clauses = [*client_mart_clauses(shape, f), f.c.family == family, f.c.specialty == specialty]
-            sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage))
+            sums = (func.sum(f.c.entities), func.sum(f.c.claim), func.sum(f.c.coverage), literal(0.0))
             if per_month:
                 return select(f.c.key, f.c.month, *sums).where(*clauses).group_by(f.c.key, f.c.month)
             return (select(f.c.key, literal(0), *sums).where(*clauses, f.c.prev_month < cls.PREVIOUS_BEFORE)
@@ -160,36 +189,148 @@ class _MartReads:
         measures = ((table.c.procedures, table.c.cost) if kind == "procedures"
                     else (table.c.encounters, table.c.claim, table.c.coverage))
         key = cast(table.c[by], String) if by else literal("")
-        sums = [func.sum(column) for column in measures] + [literal(0.0)] * (3 - len(measures))
+        sums = [func.sum(column) for column in measures] + [literal(0.0)] * (4 - len(measures))
         query = select(key, literal(0), *sums).where(*client_mart_clauses(shape, table))
         return query.group_by(table.c[by]) if by else query
 
-    def run(self) -> _MartReads:
-        rows = client_rows(self.wh, self.scope, months=self.months)
+    def run(self) -> _Reads:
+        if self.marts:
+            rows, extra = client_rows(self.wh, self.scope, months=self.months), {
+                self.PREVIOUS_BEFORE.key: self.months[0]}
+        else:
+            rows, extra = client_rows(self.wh, self.scope, self.window), {}
         parts = tuple(self.parts)
-        found = _run(self.wh, rows, ("marts", parts), lambda shape: _together(*[self._query(part, shape)
-                                                                                 for part in parts]),
-                     **{self.PREVIOUS_BEFORE.key: self.months[0]})
+        found = _run(self.wh, rows, ("reads", parts), lambda shape: _together(*[self._query(part, shape)
+                                                                                for part in parts]), **extra)
         for part_rows, part in zip(_split(found, len(parts)), parts):
-            kind = part[0]
-            result: dict = {}
-            for key, month, a, b, c in part_rows:
-                if a is None:  # a total over no rows
-                    continue
-                if kind == "firsts":
-                    result[(key, int(month)) if part[3] else key] = (int(a), float(b), float(c))
-                    continue
-                by = part[1]
-                key = None if by is None else int(key) if by in self.INTEGER_KEYS else key
-                result[key] = (int(a), float(b)) if kind == "procedures" else (int(a), float(b), float(c))
-            self.results.append(result)
+            self.results.append(self._result(part, part_rows))
         return self
+
+    def _result(self, part: tuple, part_rows: list[tuple]) -> dict:
+        kind, result = part[0], {}
+        if kind == "base":
+            key_type = _BASE_KEY_TYPES[part[1]]
+            for key, _month, a, b, c, d in part_rows:
+                result[None if key_type is None else key_type(key)] = (a, b, c, d)
+            return result
+        for key, month, a, b, c, _d in part_rows:
+            if a is None:  # a total over no rows
+                continue
+            if kind == "firsts":
+                result[(key, int(month)) if part[3] else key] = (int(a), float(b), float(c))
+                continue
+            by = part[1]
+            key = None if by is None else int(key) if by in self.INTEGER_KEYS else key
+            result[key] = (int(a), float(b)) if kind == "procedures" else (int(a), float(b), float(c))
+        return result
 
     def __getitem__(self, number: int) -> dict:
         return self.results[number]
 
 
-def _encounter_reads(reads: _MartReads, by: str) -> Callable[[], dict]:
+def _base_columns(key, *measures) -> list:
+    """A base-table query's columns in the layout of `_Reads`: the key as text ('' without one), 0 for the month,
+    the measures as floats (PostgreSQL gives each column of a UNION one type; counts stay exact in a double) padded
+    to four."""
+    return [cast(key, String) if key is not None else literal(""), literal(0),
+            *[cast(measure, Float) for measure in measures], *[literal(0.0)] * (4 - len(measures))]
+
+
+def _encounter_measures(e=encounters) -> tuple:
+    return (func.count(), func.count(distinct(e.c.patient_sk)), func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
+            func.coalesce(func.sum(e.c.payer_coverage), 0.0))
+
+
+def _procedure_measures(p=procedures) -> tuple:
+    return func.count(), func.count(distinct(p.c.patient_sk)), func.coalesce(func.sum(p.c.base_cost), 0.0)
+
+
+def _base_kpis_procedures(shape: tuple):
+    return select(*_base_columns(None, *_procedure_measures())).where(*procedure_clauses(shape))
+
+
+def _base_kpis_encounters(shape: tuple):
+    return select(*_base_columns(None, *_encounter_measures())).where(*encounter_clauses(shape))
+
+
+def _base_encounters_by(column: str):
+    def query(shape: tuple):
+        e = encounters
+        return (select(*_base_columns(e.c[column], *_encounter_measures())).where(*encounter_clauses(shape))
+                .group_by(e.c[column]))
+    return query
+
+
+def _base_procedures_by(column: str):
+    def query(shape: tuple):
+        p = procedures
+        return (select(*_base_columns(p.c[column], *_procedure_measures())).where(*procedure_clauses(shape))
+                .group_by(p.c[column]))
+    return query
+
+
+def _base_encounters_by_month(shape: tuple):
+    """With a specialty, an encounter counts in each month in which it holds a procedure of the specialty (the
+    month of the procedure, as the KPIs count it), not in the month it started."""
+    if shape[1] == "all":
+        return _base_encounters_by("month")(shape)
+    e, p = encounters, procedures
+    held = select(p.c.month, p.c.encounter_sk).where(*procedure_clauses(shape)).distinct().subquery()
+    return (select(*_base_columns(held.c.month, *_encounter_measures()))
+            .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
+
+
+# The base-table queries of the client views (name -> shape -> statement) and the Python type of each one's key.
+# Measures (a, b, c, d): encounters, patients, claim cost, payer coverage for the encounter queries; procedures,
+# patients, cost (and 0) for the procedure queries.
+_BASE_QUERIES: dict[str, Callable] = {
+    "kpis_procedures": _base_kpis_procedures,
+    "kpis_encounters": _base_kpis_encounters,
+    "encounters_by_organization": _base_encounters_by("organization_sk"),
+    "procedures_by_organization": _base_procedures_by("organization_sk"),
+    "encounters_by_month": _base_encounters_by_month,
+    "procedures_by_month": _base_procedures_by("month"),
+    "encounters_by_class": _base_encounters_by("encounter_class"),
+    "procedures_by_code": _base_procedures_by("code"),
+}
+_BASE_KEY_TYPES = {"kpis_procedures": None, "kpis_encounters": None, "encounters_by_organization": int,
+                   "procedures_by_organization": int, "encounters_by_month": int, "procedures_by_month": int,
+                   "encounters_by_class": str, "procedures_by_code": str}
+
+
+def _alone(wh: Warehouse, scope: Scope, window: Window, plan: Callable[[_Reads], Callable]):
+    """One answer: its reads queued by `plan`, run, and finished."""
+    reads = _Reads(wh, scope, window)
+    finish = plan(reads)
+    reads.run()
+    return finish()
+
+
+def together(wh: Warehouse, scope: Scope, window: Window, *queries: Callable) -> list:
+    """The answers of several window queries of this module (`kpis`, `procedure_summary`, `hospitals`,
+    `helped_by_month`, `by_encounter_class`) for one scope and window, in order, their reads in one statement:
+    a page answer then costs one round trip and one query plan instead of one per query. Each query checks the
+    scope and is cached and stored under its own key exactly as when called alone (`scoped_query`)."""
+    answers, missing = [], []
+    for number, query in enumerate(queries):
+        key, hit = query.lookup(wh, scope, window)
+        answers.append(hit)
+        if hit is None:
+            missing.append((number, query, key))
+    if not missing:
+        return answers
+    with wh.session():
+        reads = _Reads(wh, scope, window)
+        finishing = [(number, query, key, _PLANS[query.__name__](reads))
+                     for number, query, key in missing]
+        reads.run()
+        for number, query, key, finish in finishing:
+            answers[number] = finish()
+            query.store(wh, key, answers[number])
+    return answers
+
+
+def _encounter_reads(reads: _Reads, by: str) -> Callable[[], dict]:
     """Queue what the scope's encounters per organisation ("org", key "*" for all) or per month ("month") need;
     the returned function gives key -> (encounters, patients, claim, coverage) once the reads have run. With a
     specialty the encounters are those holding a procedure of it (each once) and no patient count is kept (the
@@ -214,26 +355,27 @@ def _encounter_reads(reads: _MartReads, by: str) -> Callable[[], dict]:
     return by_organisation
 
 
+def _kpis_plan(reads: _Reads) -> Callable[[], dict]:
+    scope = reads.scope
+    if reads.marts:
+        totals, encounters_of = reads.procedures(), _encounter_reads(reads, "org")
+        people = reads.firsts("proc") if scope.specialty else None
+        return lambda: _kpi_record(scope, (
+            *reads[totals].get(None, (0, 0.0)), reads[people].get("*", (0,))[0] if people is not None else 0),
+            encounters_of().get("*", (0, 0, 0.0, 0.0)))
+    proc, enc = reads.base("kpis_procedures"), reads.base("kpis_encounters")
+
+    def finish() -> dict:
+        count, patients, cost, _ = reads[proc][None]
+        return _kpi_record(scope, (count, cost, patients), reads[enc][None])
+
+    return finish
+
+
 @scoped_query(Audience.CLIENT)
 def kpis(wh: Warehouse, scope: Scope, window: Window) -> dict:
     """Members, encounters, procedures and total procedure cost of the scope in the window."""
-    months = _mart_months(wh, window)
-    if months is not None:
-        reads = _MartReads(wh, scope, months)
-        totals, encounters_of = reads.procedures(), _encounter_reads(reads, "org")
-        people = reads.firsts("proc") if scope.specialty else None
-        reads.run()
-        proc = (*reads[totals].get(None, (0, 0.0)), reads[people].get("*", (0,))[0] if scope.specialty else 0)
-        return _kpi_record(scope, proc, encounters_of().get("*", (0, 0, 0.0, 0.0)))
-    p, e = procedures, encounters
-    proc, enc = _split(_run(wh, client_rows(wh, scope, window), ("kpis",), lambda shape: _together(
-        select(func.count(), func.coalesce(func.sum(p.c.base_cost), 0.0), func.count(distinct(p.c.patient_sk)),
-               literal(0.0)).where(*procedure_clauses(shape)),
-        select(func.count(), func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.count(distinct(e.c.patient_sk)),
-               func.coalesce(func.sum(e.c.payer_coverage), 0.0)).where(*encounter_clauses(shape)),
-    )), 2)
-    proc, enc = proc[0], (enc[0][0], enc[0][2], enc[0][1], enc[0][3])  # enc: count, patients, claim, coverage
-    return _kpi_record(scope, proc, enc)
+    return _alone(wh, scope, window, _kpis_plan)
 
 
 def _kpi_record(scope: Scope, proc: tuple, enc: tuple) -> dict:
@@ -250,20 +392,24 @@ def _kpi_record(scope: Scope, proc: tuple, enc: tuple) -> dict:
     }
 
 
+def _summary_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+    if reads.marts:
+        sums, people = reads.procedures("code"), reads.firsts("code")
+        return lambda: _summary_frame(reads.wh, [(code, n, cost, reads[people].get(code, (0,))[0])
+                                                 for code, (n, cost) in reads[sums].items()])
+    found = reads.base("procedures_by_code")
+    return lambda: _summary_frame(reads.wh, [(code, n, cost, patients)
+                                             for code, (n, patients, cost, _) in reads[found].items()])
+
+
 @scoped_query(Audience.CLIENT)
 def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """One row per procedure code, sorted by total cost (highest first, then code)."""
-    months = _mart_months(wh, window)
-    if months is not None:
-        reads = _MartReads(wh, scope, months)
-        sums, people = reads.procedures("code"), reads.firsts("code")
-        reads.run()
-        rows = [(code, n, cost, reads[people].get(code, (0,))[0]) for code, (n, cost) in reads[sums].items()]
-    else:
-        p = procedures
-        rows = _run(wh, client_rows(wh, scope, window), ("summary",), lambda shape: (
-            select(p.c.code, func.count(), func.sum(p.c.base_cost), func.count(distinct(p.c.patient_sk)))
-            .where(*procedure_clauses(shape)).group_by(p.c.code)))
+    return _alone(wh, scope, window, _summary_plan)
+
+
+def _summary_frame(wh: Warehouse, rows: list[tuple]) -> pd.DataFrame:
+    """rows: (code, procedures, cost, patients)."""
     # Built from plain lists (one frame at the end): pandas' per-operation cost dominates at this size.
     names = code_names(wh)
     codes = [row[0] for row in rows]
@@ -548,31 +694,28 @@ def members(wh: Warehouse, scope: Scope, window: Window, today: date | None = No
 # ---------------------------------------------------------------- team view (the hospital and patients helped)
 
 
+def _hospitals_plan(reads: _Reads) -> Callable[[], list[dict]]:
+    scope = reads.scope
+    if reads.marts:
+        encounters_of, sums = _encounter_reads(reads, "org"), reads.procedures("organization_sk")
+        people = reads.firsts("proc") if scope.specialty else None
+
+        def finish() -> list[dict]:
+            found = reads[people] if people is not None else {}
+            enc = {int(key): value for key, value in encounters_of().items() if key != "*"}
+            proc = {org: (n, found.get(str(org), (0,))[0], cost) for org, (n, cost) in reads[sums].items()}
+            return _hospital_records(reads.wh, scope, enc, proc)
+
+        return finish
+    enc, proc = reads.base("encounters_by_organization"), reads.base("procedures_by_organization")
+    return lambda: _hospital_records(reads.wh, scope, reads[enc], {org: values[:3]
+                                                                   for org, values in reads[proc].items()})
+
+
 @scoped_query(Audience.CLIENT)
 def hospitals(wh: Warehouse, scope: Scope, window: Window) -> list[dict]:
     """The organisations that treated the scope's members in the window, with the client's figures there."""
-    months = _mart_months(wh, window)
-    if months is not None:
-        reads = _MartReads(wh, scope, months)
-        encounters_of, sums = _encounter_reads(reads, "org"), reads.procedures("organization_sk")
-        people = reads.firsts("proc") if scope.specialty else None
-        reads.run()
-        found = reads[people] if scope.specialty else {}
-        enc = {int(key): value for key, value in encounters_of().items() if key != "*"}
-        proc = {org: (n, found.get(str(org), (0,))[0], cost) for org, (n, cost) in reads[sums].items()}
-        return _hospital_records(wh, scope, enc, proc)
-    e, p = encounters, procedures
-    enc_rows, proc_rows = _split(_run(wh, client_rows(wh, scope, window), ("hospitals",), lambda shape: _together(
-        select(e.c.organization_sk, func.count(), func.count(distinct(e.c.patient_sk)),
-               func.coalesce(func.sum(e.c.total_claim_cost), 0.0), func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-        .where(*encounter_clauses(shape)).group_by(e.c.organization_sk),
-        select(p.c.organization_sk, func.count(), func.count(distinct(p.c.patient_sk)),
-               func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
-        .where(*procedure_clauses(shape)).group_by(p.c.organization_sk),
-    )), 2)
-    enc = {row[0]: row[1:] for row in enc_rows}
-    proc = {row[0]: row[1:4] for row in proc_rows}
-    return _hospital_records(wh, scope, enc, proc)
+    return _alone(wh, scope, window, _hospitals_plan)
 
 
 def _hospital_records(wh: Warehouse, scope: Scope, enc: dict, proc: dict) -> list[dict]:
@@ -595,50 +738,33 @@ def _hospital_records(wh: Warehouse, scope: Scope, enc: dict, proc: dict) -> lis
     return result
 
 
+def _months_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+    scope, window = reads.scope, reads.window
+    if reads.marts:
+        encounters_of, sums = _encounter_reads(reads, "month"), reads.procedures("month")
+        people = reads.firsts("proc", per_month=True) if scope.specialty else None
+
+        def finish() -> pd.DataFrame:
+            found = reads[people] if people is not None else {}
+            enc = {month: value for (key, month), value in encounters_of().items() if key == "*"}
+            proc = {month: (n, found.get(("*", month), (0,))[0], cost) for month, (n, cost) in reads[sums].items()}
+            return _month_records(scope, window, enc, proc)
+
+        return finish
+    enc, proc = reads.base("encounters_by_month"), reads.base("procedures_by_month")
+    return lambda: _month_records(scope, window, reads[enc], {month: values[:3]
+                                                              for month, values in reads[proc].items()})
+
+
 @scoped_query(Audience.CLIENT)
 def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
     """Per month: members helped (distinct within the month), encounters, procedures, cost (the `patients-helped`
     extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
-    months = _mart_months(wh, window)
-    if months is not None:
-        reads = _MartReads(wh, scope, months)
-        encounters_of, sums = _encounter_reads(reads, "month"), reads.procedures("month")
-        people = reads.firsts("proc", per_month=True) if scope.specialty else None
-        reads.run()
-        found = reads[people] if scope.specialty else {}
-        enc = {month: value for (key, month), value in encounters_of().items() if key == "*"}
-        proc = {month: (n, found.get(("*", month), (0,))[0], cost) for month, (n, cost) in reads[sums].items()}
-        return _month_records(scope, window, enc, proc)
-    enc_rows, proc_rows = _split(_run(wh, client_rows(wh, scope, window), ("months",), _months_statement), 2)
-    enc = {row[0]: row[1:] for row in enc_rows}
-    proc = {row[0]: row[1:4] for row in proc_rows}
-    return _month_records(scope, window, enc, proc)
+    return _alone(wh, scope, window, _months_plan)
 
 
 MONTH_COLUMNS = ["month", "specialty", "patients", "encounters", "procedures", "total_cost", "claim_cost",
                  "payer_coverage"]
-
-
-def _months_statement(shape: tuple):
-    e, p = encounters, procedures
-    if shape[1] == "all":
-        enc_query = (
-            select(e.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
-                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
-                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-            .where(*encounter_clauses(shape)).group_by(e.c.month))
-    else:
-        # With a specialty, an encounter counts in each month in which it holds a procedure of the specialty
-        # (the month of the procedure, as the KPIs count it), not in the month it started.
-        held = select(p.c.month, p.c.encounter_sk).where(*procedure_clauses(shape)).distinct().subquery()
-        enc_query = (
-            select(held.c.month, func.count(), func.count(distinct(e.c.patient_sk)),
-                   func.coalesce(func.sum(e.c.total_claim_cost), 0.0),
-                   func.coalesce(func.sum(e.c.payer_coverage), 0.0))
-            .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
-    return _together(enc_query, select(p.c.month, func.count(), func.count(distinct(p.c.patient_sk)),
-                                       func.coalesce(func.sum(p.c.base_cost), 0.0), literal(0.0))
-                     .where(*procedure_clauses(shape)).group_by(p.c.month))
 
 
 def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> pd.DataFrame:
@@ -671,25 +797,33 @@ def months_between(start: date, end: date) -> list[int]:
     return months
 
 
-@scoped_query(Audience.CLIENT)
-def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
-    """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
-    months = _mart_months(wh, window)
-    if months is not None:
-        reads = _MartReads(wh, scope, months)
-        if scope.specialty is None:
+def _classes_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+    if reads.marts:
+        if reads.scope.specialty is None:
             counted, people = reads.encounters("encounter_class"), reads.firsts("enc_class")
         else:
             counted, people = reads.firsts("spec_enc_class"), reads.firsts("spec_class")
-        reads.run()
-        rows = [(name, n, reads[people].get(name, (0,))[0]) for name, (n, *_sums) in reads[counted].items()]
-    else:
-        e = encounters
-        rows = _run(wh, client_rows(wh, scope, window), ("classes",), lambda shape: (
-            select(e.c.encounter_class, func.count(), func.count(distinct(e.c.patient_sk)))
-            .where(*encounter_clauses(shape)).group_by(e.c.encounter_class)))
+        return lambda: _class_frame([(name, n, reads[people].get(name, (0,))[0])
+                                     for name, (n, *_sums) in reads[counted].items()])
+    found = reads.base("encounters_by_class")
+    return lambda: _class_frame([(name, n, patients) for name, (n, patients, _claim, _cover) in reads[found].items()])
+
+
+@scoped_query(Audience.CLIENT)
+def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+    """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
+    return _alone(wh, scope, window, _classes_plan)
+
+
+def _class_frame(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (encounter class, encounters, patients), most encounters first."""
     ordered = sorted(((name, int(n), int(patients)) for name, n, patients in rows), key=lambda r: (-r[1], r[0]))
     return pd.DataFrame({"encounter_class": _texts([row[0] for row in ordered]),
                          "encounters": _integers([row[1] for row in ordered]),
                          "patients": _integers([row[2] for row in ordered])})
 
+
+# The plan of each query `together` can combine, by name.
+_PLANS = {query.__name__: plan for query, plan in (
+    (kpis, _kpis_plan), (procedure_summary, _summary_plan), (hospitals, _hospitals_plan),
+    (helped_by_month, _months_plan), (by_encounter_class, _classes_plan))}

@@ -120,19 +120,23 @@ def _raise_if_unavailable(error: DBAPIError) -> None:
 
 
 def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
-    """Decorate `fn(wh, scope, **params)`: check the scope's audience, then serve from or fill the cache."""
+    """Decorate `fn(wh, scope, **params)`: check the scope's audience, then serve from or fill the cache.
+
+    The decorated function also offers its cache to callers that compute several answers at once
+    (client_reports.together): `lookup(wh, scope, ...)` checks the scope exactly as a call does and returns
+    (key, cached answer or None); `store(wh, key, answer)` keeps an answer computed for that key."""
 
     def decorate(fn):
         signature = inspect.signature(fn)
 
-        @functools.wraps(fn)
-        def wrapper(wh: Warehouse, scope: Scope, *args, **kwargs):
+        def check(scope) -> None:
             if not isinstance(scope, Scope):
                 raise ScopeError(f"{fn.__qualname__} needs a Scope, got {type(scope).__name__}")
             if scope.audience not in audiences:
                 raise ScopeError(f"{fn.__qualname__} is not available to a {scope.audience.value} scope")
-            if not cache:
-                return fn(wh, scope, *args, **kwargs)
+
+        def lookup(wh: Warehouse, scope: Scope, *args, **kwargs) -> tuple[str, object]:
+            check(scope)
             bound = signature.bind(wh, scope, *args, **kwargs)
             bound.apply_defaults()
             params = {name: value for name, value in bound.arguments.items() if name not in ("wh", "scope")}
@@ -143,17 +147,29 @@ def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
                 hit = wh.stored_result(key)
                 if hit is not None:
                     wh.cache.set(key, hit)
+            return key, hit
+
+        def store(wh: Warehouse, key: str, value) -> None:
+            wh.cache.set(key, value)
+            if wh.persist_results:
+                wh.store_result(key, value)
+
+        @functools.wraps(fn)
+        def wrapper(wh: Warehouse, scope: Scope, *args, **kwargs):
+            if not cache:
+                check(scope)
+                return fn(wh, scope, *args, **kwargs)
+            key, hit = lookup(wh, scope, *args, **kwargs)
             if hit is not None:
                 return hit
             with wh.session():
                 value = fn(wh, scope, *args, **kwargs)
-            wh.cache.set(key, value)
-            if wh.persist_results:
-                wh.store_result(key, value)
+            store(wh, key, value)
             return value
 
         wrapper.audiences = audiences
+        if cache:
+            wrapper.lookup, wrapper.store = lookup, store
         return wrapper
 
     return decorate
-

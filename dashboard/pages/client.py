@@ -118,8 +118,7 @@ def register_callbacks(app) -> None:
 
     def _summary_answer(scope, window):
         wh = V.warehouse()
-        kpis = R.kpis(wh, scope, window)
-        summary = R.procedure_summary(wh, scope, window)
+        kpis, summary = R.together(wh, scope, window, R.kpis, R.procedure_summary)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None}
         summary_links = _links("procedure-summary", **params)

@@ -115,11 +115,8 @@ def register_callbacks(app) -> None:
 
     def _team_answer(scope, window):
         wh = V.warehouse()
-        kpis = R.kpis(wh, scope, window)
-        hospitals = R.hospitals(wh, scope, window)
-        helped = R.helped_by_month(wh, scope, window)
-        classes = R.by_encounter_class(wh, scope, window)
-        summary = R.procedure_summary(wh, scope, window)
+        kpis, hospitals, helped, classes, summary = R.together(
+            wh, scope, window, R.kpis, R.hospitals, R.helped_by_month, R.by_encounter_class, R.procedure_summary)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None}
         link = C.extract_url

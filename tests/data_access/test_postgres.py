@@ -125,3 +125,35 @@ def test_copy_streams_across_chunks_and_keeps_every_procedure_on_postgres(pg_eng
     monkeypatch.setattr(bulk, "COPY_READ_BYTES", 100)
     assert load_input(pg_engine, fixture_input, force=True).counts["procedures"] == 19
     assert_procedures_round_trip(pg_engine, fixture_input)
+
+
+@pytest.mark.parametrize("marts", [False, True], ids=["base tables", "marts"])
+def test_client_page_answers_read_together_equal_sqlite_on_postgres(pg_engine, app, monkeypatch, marts):
+    """The client and team pages' answers, read in one UNION statement (client_reports.together: every column one
+    type on PostgreSQL), are those of the same data on SQLite, from the base tables and from the marts."""
+    from datetime import date
+
+    from data_access import client_reports as R
+    from data_access.rls import Window
+    from data_access.warehouse import Warehouse
+    from security.scope import Audience, Role, Scope
+
+    monkeypatch.setattr(R, "client_marts_used", lambda wh: marts)
+    pg, lite = Warehouse(pg_engine), app.extensions["pag"].warehouse
+    queries = (R.kpis, R.hospitals, R.helped_by_month, R.by_encounter_class, R.procedure_summary)
+    version = pg.version()
+    compared = 0
+    for window in (Window(version.min_date, version.max_date), Window(date(2020, 1, 1), date(2020, 12, 31)),
+                   Window(date(2019, 3, 15), date(2021, 8, 20))):
+        for payer, specialty, visible in (("Humana", None, False), ("UnitedHealthcare", None, True),
+                                          ("Humana", "Oncology", False)):
+            scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer=payer,
+                          specialty=specialty, hospice_visible=visible)
+            for query, answer in zip(queries, R.together(pg, scope, window, *queries)):
+                expected = query.__wrapped__(lite, scope, window)
+                if hasattr(expected, "equals"):
+                    assert answer.equals(expected), (query.__name__, scope, window, answer, expected)
+                else:
+                    assert answer == expected, (query.__name__, scope, window)
+                compared += 1
+    assert compared == 3 * 3 * len(queries)
