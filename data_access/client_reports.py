@@ -29,6 +29,7 @@ from sqlalchemy import (
 from data_access import client_marts
 from data_access.catalog import client_marts_used, code_names, organization_rows, patient_sets_used, payer_keys
 from data_access.definitions import NO_INSURANCE
+from data_access.prepared import PREPARED
 from data_access.rls import (
     END,
     FIRST_MONTH,
@@ -87,8 +88,8 @@ def _run(wh: Warehouse, rows: ClientRows, question: tuple, build: Callable[[tupl
     (and `extra` values for parameters of the question itself, never for the filters)."""
     key = (question, rows.shape)
     statement = _TEMPLATES.get(key)
-    if statement is None:
-        statement = _TEMPLATES.setdefault(key, build(rows.shape))
+    if statement is None:  # marked for a prepared statement per connection on PostgreSQL (data_access.prepared)
+        statement = _TEMPLATES.setdefault(key, build(rows.shape).execution_options(**{PREPARED: True}))
     return wh.read(statement, {**extra, **rows.values})
 
 

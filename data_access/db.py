@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from data_access import schema
+from data_access import prepared, schema
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -88,7 +88,7 @@ def _create_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_use_lifo=True,
@@ -98,6 +98,9 @@ def _create_engine(url: str) -> Engine:
         connect_args={"connect_timeout": 3, "options": POSTGRES_SESSION_OPTIONS}
         if parsed.get_backend_name() == "postgresql" else {},
     )
+    if parsed.get_backend_name() == "postgresql" and engine.dialect.driver == "psycopg2":
+        prepared.enable(engine)
+    return engine
 
 
 def init_schema(engine: Engine) -> None:
