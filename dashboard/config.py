@@ -31,6 +31,15 @@ def _integer(value: str) -> int:
         raise ValueError(f"expected an integer, got {value!r}") from None
 
 
+def _switch(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "yes", "1"):
+        return True
+    if lowered in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"expected on or off, got {value!r}")
+
+
 def _visibility(value: str) -> dict[str, str]:
     """Parse `PAYER=level,PAYER=level` (payer names as in payers.csv)."""
     result: dict[str, str] = {}
@@ -62,6 +71,9 @@ class Settings:
     login_window_seconds: int = 900
     map_style: str = "carto-positron"
     trusted_proxies: int = 1
+    # Server-side prepared statements for the report queries on PostgreSQL (data_access.prepared). Off behind a
+    # connection pooler in transaction mode (PgBouncer), which cannot keep a session's prepared statements.
+    postgres_prepared_statements: bool = True
 
     @property
     def production(self) -> bool:
@@ -123,6 +135,7 @@ ENVIRONMENT = {
     "LOGIN_WINDOW_SECONDS": ("login_window_seconds", _integer),
     "MAP_STYLE": ("map_style", str),
     "TRUSTED_PROXIES": ("trusted_proxies", _integer),
+    "POSTGRES_PREPARED_STATEMENTS": ("postgres_prepared_statements", _switch),
 }
 
 

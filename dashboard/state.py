@@ -45,6 +45,7 @@ def build_state(settings: Settings) -> AppState:
     redis = redis_client(settings.redis_url)
     settings_key = f"|precision={settings.client_date_precision}"
     cache = QueryCache(redis, namespace="pag")
-    warehouse = Warehouse(get_engine(settings.database_url), cache, settings_key)
+    warehouse = Warehouse(get_engine(settings.database_url, settings.postgres_prepared_statements), cache,
+                          settings_key)
     throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds, redis)
     return AppState(settings, warehouse, throttle)

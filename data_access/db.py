@@ -23,16 +23,17 @@ class WarehouseUnavailable(RuntimeError):
     """The database does not answer; pages show a clear message and /healthz answers 503."""
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for `url` (created on first use, after a fork too)."""
+def get_engine(url: str, prepared_statements: bool = True) -> Engine:
+    """The process-wide engine for `url` (created on first use, after a fork too); on PostgreSQL the report
+    queries run as prepared statements unless `prepared_statements` is false (data_access.prepared)."""
     with _engines_lock:
-        engine = _engines.get(url)
+        engine = _engines.get((url, prepared_statements))
         if engine is None:
-            engine = _engines[url] = _create_engine(url)
+            engine = _engines[(url, prepared_statements)] = _create_engine(url, prepared_statements)
         return engine
 
 
@@ -64,7 +65,7 @@ SQLITE_CACHE_KIB = 8192
 POSTGRES_SESSION_OPTIONS = "-c jit=off -c work_mem=32MB"
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, prepared_statements: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -98,7 +99,7 @@ def _create_engine(url: str) -> Engine:
         connect_args={"connect_timeout": 3, "options": POSTGRES_SESSION_OPTIONS}
         if parsed.get_backend_name() == "postgresql" else {},
     )
-    if parsed.get_backend_name() == "postgresql" and engine.dialect.driver == "psycopg2":
+    if prepared_statements and parsed.get_backend_name() == "postgresql" and engine.dialect.driver == "psycopg2":
         prepared.enable(engine)
     return engine
 

@@ -17,7 +17,7 @@ def test_readme_documents_every_environment_variable():
 
 @pytest.mark.parametrize("env", [
     {"MIN_CELL_SIZE": "ten"}, {"MIN_CELL_SIZE": "1"}, {"CLIENT_DATE_PRECISION": "month"}, {"APP_ENV": "staging"},
-    {"INTERNAL_VISIBILITY": "Humana=secret"},
+    {"INTERNAL_VISIBILITY": "Humana=secret"}, {"POSTGRES_PREPARED_STATEMENTS": "sometimes"},
 ])
 def test_bad_values_are_refused(env):
     with pytest.raises(ConfigError):
@@ -29,3 +29,10 @@ def test_visibility_defaults_follow_the_request():
     assert settings.visibility_of("UnitedHealthcare") == "aggregate"
     assert settings.visibility_of("NO_INSURANCE") == "aggregate"
     assert settings.visibility_of("Humana") == "detail"
+
+
+@pytest.mark.parametrize("value, expected", [("off", False), ("OFF", False), ("0", False), ("on", True),
+                                             ("true", True)])
+def test_prepared_statements_are_on_unless_switched_off(value, expected):
+    assert Settings.from_env(env={}).postgres_prepared_statements is True
+    assert Settings.from_env(env={"POSTGRES_PREPARED_STATEMENTS": value}).postgres_prepared_statements is expected

@@ -113,6 +113,14 @@ def test_statements_that_are_not_marked_or_carry_a_null_run_unprepared(pg):
     assert statements_during(pg, lambda: pg.read(with_null, {"payer": None}))[0].startswith("SELECT")
 
 
+def test_an_engine_without_prepared_statements_runs_marked_statements_as_they_are(pg, pg_url):
+    """POSTGRES_PREPARED_STATEMENTS=off (behind a pooler in transaction mode) gives such an engine."""
+    plain = Warehouse(get_engine(pg_url, prepared_statements=False))
+    statements = statements_during(plain, lambda: plain.read(report(), values()))
+    assert len(statements) == 1 and statements[0].startswith("SELECT"), statements
+    assert sorted_rows(plain.read(report(), values())) == sorted_rows(pg.read(report(), values()))
+
+
 def test_prepare_numbers_parameters_in_order_declares_their_types_and_unescapes_percent():
     body, names = _prepare("SELECT %(b)s, x LIKE 'A%%' FROM t WHERE a = %(a)s AND b = %(b)s AND d >= %(d)s",
                            {"a": 1, "b": "x", "d": date(2020, 1, 1)})
