@@ -431,7 +431,11 @@ def _summary_frame(wh: Warehouse, rows: list[tuple]) -> pd.DataFrame:
 
 def frequency_order(summary: pd.DataFrame) -> list[int]:
     """Positions of the summary's rows by how often each procedure was performed (most first, then code)."""
-    performed, codes = summary["procedures_performed"].tolist(), summary["procedure_code"].tolist()
+    return frequency_order_of(summary["procedures_performed"].tolist(), summary["procedure_code"].tolist())
+
+
+def frequency_order_of(performed: list[int], codes: list[str]) -> list[int]:
+    """`frequency_order` from the summary's columns as lists (figure builders read each column once)."""
     return sorted(range(len(codes)), key=lambda i: (-performed[i], codes[i]))
 
 

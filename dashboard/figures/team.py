@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, short_labels
+from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, frame_columns, short_labels
+from data_access.client_reports import frequency_order_of
 
 
 def monthly_helped(helped: pd.DataFrame) -> dict:
     """Members helped per month (bars) with encounters (line, right axis)."""
-    if helped.empty or not (helped["encounters"].any() or helped["patients"].any()):
+    months, patients, encounters = frame_columns(helped, "month", "patients", "encounters")
+    if not (any(encounters) or any(patients)):
         return empty_figure("No members helped in this selection")
     return {
         "data": [
-            {"type": "bar", "x": helped["month"].tolist(), "y": helped["patients"].tolist(), "name": "Members helped",
+            {"type": "bar", "x": months, "y": patients, "name": "Members helped",
              "marker": {"color": PRIMARY},
              "hovertemplate": "%{x}<br>Members helped: %{y:,}<extra></extra>"},
-            {"type": "scatter", "mode": "lines+markers", "x": helped["month"].tolist(),
-             "y": helped["encounters"].tolist(), "name": "Encounters", "yaxis": "y2",
+            {"type": "scatter", "mode": "lines+markers", "x": months,
+             "y": encounters, "name": "Encounters", "yaxis": "y2",
              "line": {"color": ACCENT, "width": 2}, "marker": {"size": 4},
              "hovertemplate": "%{x}<br>Encounters: %{y:,}<extra></extra>"},
         ],
@@ -35,32 +37,30 @@ def monthly_helped(helped: pd.DataFrame) -> dict:
 def encounter_classes(classes: pd.DataFrame) -> dict:
     if classes.empty:
         return empty_figure("No encounters in this selection")
+    names, encounters, patients = frame_columns(classes, "encounter_class", "encounters", "patients")
     return {
         "data": [
-            {"type": "bar", "orientation": "h", "y": classes["encounter_class"].tolist(),
-             "x": classes["encounters"].tolist(), "name": "Encounters", "marker": {"color": ACCENT},
-             "hovertemplate": "%{y}<br>Encounters: %{x:,}<extra></extra>"},
-            {"type": "bar", "orientation": "h", "y": classes["encounter_class"].tolist(),
-             "x": classes["patients"].tolist(), "name": "Members", "marker": {"color": PRIMARY},
-             "hovertemplate": "%{y}<br>Members: %{x:,}<extra></extra>"},
+            {"type": "bar", "orientation": "h", "y": names, "x": encounters, "name": "Encounters",
+             "marker": {"color": ACCENT}, "hovertemplate": "%{y}<br>Encounters: %{x:,}<extra></extra>"},
+            {"type": "bar", "orientation": "h", "y": names, "x": patients, "name": "Members",
+             "marker": {"color": PRIMARY}, "hovertemplate": "%{y}<br>Members: %{x:,}<extra></extra>"},
         ],
-        "layout": base_layout(barmode="group", height=max(240, 60 + 44 * len(classes)),
+        "layout": base_layout(barmode="group", height=max(240, 60 + 44 * len(names)),
                               yaxis={"autorange": "reversed", "automargin": True},
                               legend={"orientation": "h", "y": 1.08, "x": 0},
                               margin={"l": 10, "r": 20, "t": 30, "b": 30}),
     }
 
 
-def ranked_procedures(summary: pd.DataFrame, order: list[int], limit: int = 25) -> dict:
-    """The `limit` procedures performed most often: the summary's rows taken in `order`
-    (`client_reports.frequency_order`; reordering lists is cheaper than reordering the frame)."""
+def ranked_procedures(summary: pd.DataFrame, limit: int = 25) -> dict:
+    """The `limit` procedures performed most often (`client_reports.frequency_order`), each column of the summary
+    read once (reordering lists is cheaper than reordering the frame)."""
     if summary.empty:
         return empty_figure("No procedures of this specialty in the selection")
-    chosen = order[:limit]
-    names, performed, patients, costs = (
-        [values[i] for i in chosen]
-        for values in (summary[column].tolist() for column in ("procedure", "procedures_performed", "patients",
-                                                                "total_cost")))
+    codes, *values = frame_columns(summary, "procedure_code", "procedure", "procedures_performed", "patients",
+                              "total_cost")
+    chosen = frequency_order_of(values[1], codes)[:limit]
+    names, performed, patients, costs = ([column[i] for i in chosen] for column in values)
     return {
         "data": [{
             "type": "bar", "orientation": "h", "y": short_labels(names),

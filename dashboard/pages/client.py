@@ -124,7 +124,7 @@ def register_callbacks(app) -> None:
         summary_links = _links("procedure-summary", **params)
         return (
             scope.describe(), V.number(kpis["members"]), V.number(kpis["encounters"]), V.number(kpis["procedures"]),
-            V.money(kpis["total_cost"]), F.cost_bars(summary), F.frequency_bars(summary, R.frequency_order(summary)),
+            V.money(kpis["total_cost"]), *F.summary_bars(summary),
             *summary_links, *summary_links, *_links("procedure-rows", **params), *_links("members", **params),
             f"{kpis['members']:,} members in this selection.",
         )

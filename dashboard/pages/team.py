@@ -125,7 +125,7 @@ def register_callbacks(app) -> None:
             V.number(kpis["members"]), V.number(kpis["encounters"]), V.number(kpis["procedures"]),
             V.money(kpis["claim_cost"]), V.money(kpis["payer_coverage"]), V.money(kpis["total_cost"]),
             F.monthly_helped(helped), F.encounter_classes(classes),
-            F.ranked_procedures(summary, R.frequency_order(summary)),
+            F.ranked_procedures(summary),
             link("patients-helped", "csv", **params), link("patients-helped", "xlsx", **params),
             link("procedure-summary", "csv", **params), link("procedure-summary", "xlsx", **params),
             link("procedure-rows", "csv", **params), link("procedure-rows", "xlsx", **params),
