@@ -175,7 +175,7 @@ class _Reads:
     @classmethod
     def _query(cls, part: tuple, shape: tuple):
         if part[0] == "base":
-            return _BASE_QUERIES[part[1]](shape)
+            return _BASE_QUERIES[part[1]][0](shape)
         if part[0] == "firsts":
             _kind, family, specialty, per_month = part  # specialty: "*" or the rls.SPECIALTY parameter
             f = mart_client_firsts
@@ -210,7 +210,7 @@ class _Reads:
     def _result(self, part: tuple, part_rows: list[tuple]) -> dict:
         kind, result = part[0], {}
         if kind == "base":
-            key_type = _BASE_KEY_TYPES[part[1]]
+            key_type = _BASE_QUERIES[part[1]][1]
             for key, _month, a, b, c, d in part_rows:
                 result[None if key_type is None else key_type(key)] = (a, b, c, d)
             return result
@@ -281,22 +281,19 @@ def _base_encounters_by_month(shape: tuple):
             .select_from(held.join(e, e.c.encounter_sk == held.c.encounter_sk)).group_by(held.c.month))
 
 
-# The base-table queries of the client views (name -> shape -> statement) and the Python type of each one's key.
+# The base-table queries of the client views: name -> (shape -> statement, the Python type of its key or None).
 # Measures (a, b, c, d): encounters, patients, claim cost, payer coverage for the encounter queries; procedures,
 # patients, cost (and 0) for the procedure queries.
-_BASE_QUERIES: dict[str, Callable] = {
-    "kpis_procedures": _base_kpis_procedures,
-    "kpis_encounters": _base_kpis_encounters,
-    "encounters_by_organization": _base_encounters_by("organization_sk"),
-    "procedures_by_organization": _base_procedures_by("organization_sk"),
-    "encounters_by_month": _base_encounters_by_month,
-    "procedures_by_month": _base_procedures_by("month"),
-    "encounters_by_class": _base_encounters_by("encounter_class"),
-    "procedures_by_code": _base_procedures_by("code"),
+_BASE_QUERIES: dict[str, tuple[Callable, type | None]] = {
+    "kpis_procedures": (_base_kpis_procedures, None),
+    "kpis_encounters": (_base_kpis_encounters, None),
+    "encounters_by_organization": (_base_encounters_by("organization_sk"), int),
+    "procedures_by_organization": (_base_procedures_by("organization_sk"), int),
+    "encounters_by_month": (_base_encounters_by_month, int),
+    "procedures_by_month": (_base_procedures_by("month"), int),
+    "encounters_by_class": (_base_encounters_by("encounter_class"), str),
+    "procedures_by_code": (_base_procedures_by("code"), str),
 }
-_BASE_KEY_TYPES = {"kpis_procedures": None, "kpis_encounters": None, "encounters_by_organization": int,
-                   "procedures_by_organization": int, "encounters_by_month": int, "procedures_by_month": int,
-                   "encounters_by_class": str, "procedures_by_code": str}
 
 
 def _alone(wh: Warehouse, scope: Scope, window: Window, plan: Callable[[_Reads], Callable]):
