@@ -47,6 +47,54 @@ def test_dbscan_of_nothing_and_of_isolated_points():
     assert list(dbscan([42.0, 43.0], [-71.0, -71.0], 500, 1)) == [0, 1]
 
 
+def clouds(rng, homes: int, copies: int, jitter_m: float, spread_deg: float):
+    """Homes of a town, each repeated `copies` times a few metres apart: the shape of the bench's re-keyed data,
+    where a cube of the clustering grid holds hundreds of points."""
+    lat, lon = town(rng, homes, spread_deg)
+    lat = np.repeat(lat, copies) + rng.uniform(-jitter_m, jitter_m, homes * copies) / 111_320.0
+    lon = np.repeat(lon, copies) + rng.uniform(-jitter_m, jitter_m, homes * copies) / 82_000.0
+    return lat, lon
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dbscan_of_dense_clouds_equals_scikit_learn(seed):
+    rng = np.random.default_rng(1000 + seed)
+    copies = int(rng.choice([1, 3, 20, 60]))
+    lat, lon = clouds(rng, int(rng.integers(5, 1500 // copies + 6)), copies, float(rng.choice([2, 5, 40])),
+                      float(rng.choice([0.003, 0.02])))
+    radius, size = float(rng.choice([100, 250, 1000, 5000])), int(rng.integers(2, 40))
+    assert np.array_equal(dbscan(lat, lon, radius, size), sklearn_dbscan(lat, lon, radius, size))
+
+
+def test_dbscan_joins_dense_groups_only_within_reach():
+    # two groups of 30 points on a parallel, 150 m apart with a 100 m radius: two clusters; 80 m apart: one; and a
+    # point between groups 150 m apart, within reach of the edge of each, joins them as a core point
+    def labels(east):
+        lat, lon = np.full(len(east), 42.0), -71.0 + np.asarray(east) / 82_727.0
+        found = dbscan(lat, lon, 100, 4)
+        assert np.array_equal(found, sklearn_dbscan(lat, lon, 100, 4))
+        return found
+
+    group = np.linspace(0, 20, 30)
+    apart = labels(np.concatenate([group, group + 170]))
+    assert set(apart[:30]) == {0} and set(apart[30:]) == {1}
+    assert set(labels(np.concatenate([group, group + 100]))) == {0}
+    assert set(labels(np.concatenate([group, [95], group + 170]))) == {0}
+
+
+def test_sphere_index_within_of_dense_clouds_and_of_far_points():
+    rng = np.random.default_rng(11)
+    lat, lon = clouds(rng, 60, 30, 5, 0.02)
+    q_lat, q_lon = clouds(rng, 20, 10, 5, 0.02)
+    index = SphereIndex(lat, lon)
+    tree = BallTree(np.radians(np.column_stack([lat, lon])), metric="haversine")
+    for radius in (100, 1000, 5000):
+        hits = tree.query_radius(np.radians(np.column_stack([q_lat, q_lon])), r=radius / EARTH_RADIUS_M)
+        assert np.array_equal(index.within(q_lat, q_lon, radius), np.unique(np.concatenate(hits)))
+    assert index.within([10.0], [10.0], 5000).size == 0
+    assert index.within([], [], 5000).size == 0
+
+
 def test_sphere_index_equals_a_haversine_ball_tree():
     rng = np.random.default_rng(7)
     lat, lon = town(rng, 500, 0.05)
