@@ -12,10 +12,11 @@ import pandas as pd
 from scipy.special import chdtrc
 from sqlalchemy import Integer, bindparam, case, distinct, func, select
 
-from data_access.catalog import code_names, payer_keys
+from data_access import client_marts
+from data_access.catalog import code_names, patient_sets_used, payer_keys
 from data_access.geo import SphereIndex, dbscan, hex_cells, hex_centres
 from data_access.rls import Window
-from data_access.schema import encounters, mart_patient_payers, patients, procedures
+from data_access.schema import encounters, mart_code_patients, mart_patient_payers, patients, procedures
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 from security.suppression import suppress
@@ -357,9 +358,10 @@ def proximity_with_members(wh: Warehouse, scope: Scope, radius_m: int = 500, min
             "near_count": int(len(near))}
 
 
-# Patients per statement of `_top_procedures`: always this many bind values (the last batch padded), so that every
-# batch is the same SQL text. A single IN list of every clustered patient (tens of thousands at 100x) was a new
-# statement for each clustering, each kept prepared in the driver's statement cache: 20 MB more resident per worker.
+# Patients per statement of `_member_codes_from_procedures`: always this many bind values (the last batch padded),
+# so that every batch is the same SQL text. A single IN list of every clustered patient (tens of thousands at 100x)
+# was a new statement for each clustering, each kept prepared in the driver's statement cache: 20 MB more resident
+# per worker.
 PATIENT_BATCH = 1000
 _PATIENT_BATCH_KEYS = bindparam("batch_patient_sks", expanding=True, type_=Integer)
 
@@ -369,26 +371,16 @@ def _top_procedures(wh: Warehouse, near: pd.DataFrame, limit: int = 3) -> dict[i
     clustered = near[near["cluster"] >= 0]
     if clustered.empty:
         return {}
-    p = procedures
-    members = pd.Index(clustered["patient_sk"])
-    cluster_of = clustered["cluster"].to_numpy()
-    keys = np.sort(members.to_numpy())
-    padded = np.concatenate([keys, np.full(-len(keys) % PATIENT_BATCH, -1, dtype=keys.dtype)])  # -1: no patient
-    statement = select(p.c.patient_sk, p.c.code).where(p.c.patient_sk.in_(_PATIENT_BATCH_KEYS)).distinct()
-    code_ids: dict[str, int] = {}
-    parts = []
-    with wh.session():
-        for batch in padded.reshape(-1, PATIENT_BATCH):
-            rows = wh.read(statement, {"batch_patient_sks": batch.tolist()})
-            patient = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-            code = np.fromiter((code_ids.setdefault(row[1], len(code_ids)) for row in rows), dtype=np.int64,
-                               count=len(rows))
-            parts.append(cluster_of[members.get_indexer(patient)] * (1 << 32) + code)
-    # one row per distinct (patient, code): rows per (cluster, code) are its patients
-    pairs, counts = np.unique(np.concatenate(parts), return_counts=True)
+    members = clustered["patient_sk"].to_numpy(dtype=np.int64)
+    cluster_of = clustered["cluster"].to_numpy(dtype=np.int64)
+    if patient_sets_used(wh):
+        pairs, codes = _member_codes_from_sets(wh, members, cluster_of)
+    else:
+        pairs, codes = _member_codes_from_procedures(wh, members, cluster_of)
+    # one entry per distinct (member, code), as cluster << 32 | code: entries per (cluster, code) are its patients
+    pairs, counts = np.unique(pairs, return_counts=True)
     if not len(pairs):
         return {}
-    codes = np.array(list(code_ids), dtype=object)
     table = pd.DataFrame({"cluster": pairs >> 32, "code": codes[pairs & 0xFFFFFFFF], "n": counts})
     best = table.sort_values(["cluster", "n", "code"], ascending=[True, False, True]).groupby("cluster").head(limit)
     names = code_names(wh)
@@ -396,3 +388,45 @@ def _top_procedures(wh: Warehouse, near: pd.DataFrame, limit: int = 3) -> dict[i
     for label, group in best.groupby("cluster", sort=True):
         result[int(label)] = "; ".join(f"{names.get(code, code)} ({n})" for code, n in zip(group["code"], group["n"]))
     return result
+
+
+def _member_codes_from_sets(wh: Warehouse, members: np.ndarray, cluster_of: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster << 32 | code) of each member and code they had (once per member and code) and the codes, from the
+    whole-range patient sets (client_marts.patient_sets): one statement of about a thousand sets whatever the
+    number of members (at 100x the real data the procedures of 56,000 members were 467,000 rows in 57 statements,
+    2 s of a 1,000 m question; the sets are 5 MB)."""
+    m = mart_code_patients
+    sets_of: dict[str, list[np.ndarray]] = {}  # a code's sets, one per payer and hospice flag
+    for code, blob in wh.read(select(m.c.code, m.c.patients).where(m.c.month == client_marts.ALL_MONTHS)):
+        sets_of.setdefault(code, []).append(np.frombuffer(blob, dtype=client_marts.PATIENT_SET_DTYPE))
+    codes = np.array(sorted(sets_of), dtype=object)
+    cluster_at = np.full(int(members.max()) + 1, -1, dtype=np.int64)
+    cluster_at[members] = cluster_of
+    parts = [np.zeros(0, dtype=np.int64)]
+    for index, code in enumerate(codes):
+        patient = np.unique(np.concatenate(sets_of[code])).astype(np.int64)  # sets of a code may share a patient
+        cluster = cluster_at[patient[patient < len(cluster_at)]]
+        parts.append(cluster[cluster >= 0] << 32 | index)
+    return np.concatenate(parts), codes
+
+
+def _member_codes_from_procedures(wh: Warehouse, members: np.ndarray, cluster_of: np.ndarray
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`_member_codes_from_sets` for data loaded without patient sets: the members' procedures, PATIENT_BATCH
+    members per statement."""
+    p = procedures
+    position = pd.Index(members)
+    keys = np.sort(members)
+    padded = np.concatenate([keys, np.full(-len(keys) % PATIENT_BATCH, -1, dtype=keys.dtype)])  # -1: no patient
+    statement = select(p.c.patient_sk, p.c.code).where(p.c.patient_sk.in_(_PATIENT_BATCH_KEYS)).distinct()
+    code_ids: dict[str, int] = {}
+    parts = [np.zeros(0, dtype=np.int64)]
+    with wh.session():
+        for batch in padded.reshape(-1, PATIENT_BATCH):
+            rows = wh.read(statement, {"batch_patient_sks": batch.tolist()})
+            patient = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            code = np.fromiter((code_ids.setdefault(row[1], len(code_ids)) for row in rows), dtype=np.int64,
+                               count=len(rows))
+            parts.append(cluster_of[position.get_indexer(patient)] * (1 << 32) + code)
+    return np.concatenate(parts), np.array(list(code_ids), dtype=object)

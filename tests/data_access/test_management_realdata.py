@@ -480,11 +480,28 @@ def test_top_procedures_of_each_cluster_equal_pandas_on_the_csvs(csvs, product, 
     assert described > 0
 
 
+@pytest.mark.parametrize("radius,size", [(500, 2), (1500, 3)])
+def test_top_procedures_from_patient_sets_equal_those_from_the_procedures(product, monkeypatch, radius, size):
+    """The whole-range patient sets (one statement) and the members' procedures (data loaded without sets) give
+    the same clusters table, and the sets path reads no procedure."""
+    runs = []
+    executions = executions_during(product.wh, lambda: runs.append(product.run(radius, size)))
+    from_sets = runs[0][0]["clusters"]
+    assert not [text for text, _parameters in executions if "FROM procedures" in text]
+    assert [text for text, _parameters in executions if "FROM mart_code_patients" in text]
+    monkeypatch.setattr(M, "patient_sets_used", lambda _wh: False)
+    from_procedures = product.run(radius, size)[0]["clusters"]
+    assert (from_sets["top_procedures"] != "").sum() > 3
+    pd.testing.assert_frame_equal(from_sets, from_procedures)
+
+
 def test_top_procedures_read_the_same_statement_whatever_the_number_of_members(product, monkeypatch):
     """The members' procedures are read PATIENT_BATCH keys per statement, the last batch padded: one SQL text for
     any clustering, so that the driver's statement cache does not keep a new, ever larger statement per clustering
-    (a worker kept 20 MB more at 100x). A small batch here makes the real data take several batches."""
+    (a worker kept 20 MB more at 100x). That is the path of data loaded without patient sets; a small batch here
+    makes the real data take several batches."""
     monkeypatch.setattr(M, "PATIENT_BATCH", 7)
+    monkeypatch.setattr(M, "patient_sets_used", lambda _wh: False)
     texts = {}
     for radius, size in ((500, 5), (1500, 3)):
         runs = []

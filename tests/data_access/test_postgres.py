@@ -157,3 +157,33 @@ def test_client_page_answers_read_together_equal_sqlite_on_postgres(pg_engine, a
                     assert answer == expected, (query.__name__, scope, window)
                 compared += 1
     assert compared == 3 * 3 * len(queries)
+
+
+def test_proximity_equals_sqlite_on_postgres(pg_engine, app, monkeypatch):
+    """The proximity clusters are those of the same data on SQLite, and so are the clusters' top procedures (the
+    fixture's clusters are too small to show them) from the patient sets (bytea on PostgreSQL) and from the
+    procedures alike."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from data_access import management as M
+    from data_access.catalog import payer_keys
+    from data_access.warehouse import Warehouse
+    from security import policy
+    from security.scope import Role
+
+    pg, lite = Warehouse(pg_engine), app.extensions["pag"].warehouse
+    with app.app_context():
+        scope = policy.internal_scope(SimpleNamespace(role=Role.SENIOR, username="senior"), payer_keys(lite))
+    for radius, size in ((5000, 2), (1500, 3)):
+        expected = M.proximity_with_members.__wrapped__(lite, scope, radius_m=radius, min_cluster_size=size)
+        answer = M.proximity_with_members.__wrapped__(pg, scope, radius_m=radius, min_cluster_size=size)
+        pd.testing.assert_frame_equal(answer["clusters"], expected["clusters"])
+        pd.testing.assert_frame_equal(answer["near"], expected["near"])
+        top = M._top_procedures(lite, expected["near"])
+        assert top and all(top.values())
+        assert M._top_procedures(pg, expected["near"]) == top
+        with monkeypatch.context() as patch:
+            patch.setattr(M, "patient_sets_used", lambda _wh: False)
+            assert M._top_procedures(pg, expected["near"]) == top
