@@ -1,8 +1,6 @@
 """The HTTP API: `/healthz` for the load balancer and `/api/extracts` for downloads and client scripts."""
 from __future__ import annotations
 
-import io
-
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
@@ -89,9 +87,7 @@ def download_audit():
     if fmt == "csv":
         body = frame.to_csv(index=False).encode("utf-8")
     else:
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, sheet_name="audit", index=False)
-        body = buffer.getvalue()
+        body = X.xlsx_of({"audit": frame})
     audit.record("download", status=200, rows=len(frame), params={"extract": "audit-log", "format": fmt,
                                                                    **{k: v for k, v in args.items() if k != "format"}})
     disposition = f'attachment; filename="audit-log.{fmt}"'

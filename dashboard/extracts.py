@@ -4,15 +4,15 @@
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pandas as pd
 from flask import current_app
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 
 from dashboard import params as P
+from dashboard import xlsx
 from data_access import catalog, client_reports, management
 from security import policy
 from security.scope import Audience, Scope
@@ -183,9 +183,15 @@ def about_rows(extract: Extract, min_cell_size: int) -> list[tuple[str, str]]:
 
 
 def to_xlsx(extract: Extract, min_cell_size: int) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        extract.frame.to_excel(writer, sheet_name="data", index=False)
-        pd.DataFrame(about_rows(extract, min_cell_size), columns=["item", "value"]).to_excel(
-            writer, sheet_name="about", index=False)
-    return buffer.getvalue()
+    about = pd.DataFrame(about_rows(extract, min_cell_size), columns=["item", "value"])
+    return xlsx_of({"data": extract.frame, "about": about})
+
+
+def xlsx_of(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """The sheets as a workbook; an extract longer than an Excel sheet is refused with a message that says so
+    (422: the request is valid, the format cannot carry the answer) instead of failing half-way."""
+    try:
+        return xlsx.workbook(sheets)
+    except xlsx.TooManyRows as error:
+        raise UnprocessableEntity(f"{error}: download this extract as CSV (format=csv) or narrow its filters") \
+            from error
