@@ -456,9 +456,17 @@ def procedure_rows(wh: Warehouse, scope: Scope, window: Window, date_precision: 
     )
     frame = _frame(rows, ["procedure_date", "procedure_code", "procedure", "base_cost", "encounter_class", "reason",
                           "patient_id"])
-    frame["procedure_date"] = [_client_date(value, date_precision) for value in frame["procedure_date"]]
-    frame["patient_key"] = [scope.patient_key(value) for value in frame.pop("patient_id")]
+    frame["procedure_date"] = _each_distinct(frame["procedure_date"], lambda day: _client_date(day, date_precision))
+    frame["patient_key"] = _each_distinct(frame.pop("patient_id"), scope.patient_key)
     return frame
+
+
+def _each_distinct(values: pd.Series, function) -> list:
+    """`function` of each value, computed once per distinct value: a patient has many procedures (an HMAC a row
+    was 0.3 s of a 126,200-row extract at 100x)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    results = [function(value) for value in distinct]
+    return [results[code] for code in codes.tolist()]
 
 
 @scoped_query(Audience.CLIENT)
