@@ -18,11 +18,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import numpy as np
+import requests
 
 from tests.bench.client import AppSession, CallbackSpec, component_props
-from tests.bench.scenarios import Call
+from tests.bench.scenarios import SENIOR, UHC, Call
 
 
 def percentile(samples: list[float], q: float) -> float | None:
@@ -173,3 +175,41 @@ def throughput(session: AppSession, spec: CallbackSpec, clients: int = 8, second
     return {"clients": clients, "seconds": round(elapsed, 2), "ok": len(latencies), "errors": dict(errors),
             "requests_per_s": round(len(latencies) / elapsed, 1), "p50_ms": percentile(latencies, 50),
             "p95_ms": percentile(latencies, 95)}
+
+
+# The largest extracts a user can ask for: a client's every procedure and member over the whole range (the
+# defaults: no dates), in both formats, and a proximity clustering with settings that are not precomputed. Each is
+# downloaded twice: a first request computes it, the second finds the answer in the per-scope cache when the same
+# worker serves it. (account, extract, parameters)
+DOWNLOADS = (
+    (UHC, "procedure-rows", {"format": "csv"}),
+    (UHC, "procedure-rows", {"format": "xlsx"}),
+    (UHC, "members", {"format": "csv"}),
+    (UHC, "members", {"format": "xlsx"}),
+    (SENIOR, "proximity-clusters", {"format": "xlsx", "radius_m": 1000, "min_cluster_size": 4}),
+)
+
+
+def downloads(sessions: dict[str, AppSession]) -> list[dict]:
+    """Each of DOWNLOADS twice, timed to the last byte: {label, statuses, bytes, first_ms, again_ms}."""
+    rows = []
+    for account, name, params in DOWNLOADS:
+        session = sessions[account]
+        url = f"{session.base_url}/api/extracts/{name}?{urlencode(params)}"
+        timings, statuses, size, errors = [], [], 0, []
+        for _ in range(2):
+            began = time.perf_counter()
+            try:
+                response = session.http.get(url, timeout=session.timeout)
+                size = len(response.content)
+                statuses.append(response.status_code)
+                if response.status_code != 200:
+                    errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+            except requests.RequestException as error:
+                statuses.append(0)
+                errors.append(f"{type(error).__name__}: {error}"[:300])
+            timings.append(round((time.perf_counter() - began) * 1000, 2))
+        rows.append({"label": f"{name} {params['format']} ({account})", "statuses": statuses,
+                     "ok": not errors, "errors": errors, "bytes": size, "first_ms": timings[0],
+                     "again_ms": timings[1]})
+    return rows

@@ -153,6 +153,14 @@ def runs_table(results: dict) -> list[str]:
     return _table(header, rows)
 
 
+def downloads_table(results: dict) -> list[str]:
+    header = ["size", "engine", "extract", "MB", "first ms", "again ms", "status"]
+    rows = [[run["size"], run["engine"], row["label"], number(row["bytes"] / 2**20, 2), number(row["first_ms"]),
+             number(row["again_ms"]), ", ".join(str(status) for status in row["statuses"])]
+            for run in results["runs"] for row in run.get("downloads", [])]
+    return _table(header, rows)
+
+
 def reference_table(results: dict) -> list[str]:
     header = ["size", "read CSVs s", "summary p50 ms", "calls", "RSS growth MB"]
     rows = [[size, number(ref["read_seconds"], 2), number(ref["p50_ms"]), str(ref["calls"]),
@@ -179,6 +187,9 @@ def problems(results: dict) -> list[str]:
                 lines.append(f"- {where} first page load: {step['step']} answered {step['status']}")
         if (run.get("throughput") or {}).get("errors"):
             lines.append(f"- {where} throughput: errors {run['throughput']['errors']}")
+        for download in run.get("downloads", []):
+            for error in download["errors"]:
+                lines.append(f"- {where} download {download['label']}: {error}")
         for line in run.get("log_problems", []):
             lines.append(f"- {where} gunicorn log: {line}")
     return lines or ["- none"]
@@ -198,6 +209,8 @@ def render(results: dict) -> str:
            "first floor row). first: the row's first call on a fresh server. x ref: p50 of the common approach "
            "(global pandas DataFrames) / p50. * = stopped early by the time budget.", "",
            *main_table(results), "", "## Loads, sizes, memory, throughput", "", *runs_table(results), "",
+           "## Downloads (the largest extracts, asked twice; first: computed, again: from the cache of the worker "
+           "that answers)", "", *downloads_table(results), "",
            "## Common approach (pandas on global DataFrames, in the harness process)", "", *reference_table(results),
            ""]
     if summary and (summary.get("PASS") or summary.get("FAIL")):

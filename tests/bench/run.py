@@ -130,6 +130,11 @@ def measure_server(server: Gunicorn, run: dict, options, password: str) -> None:
         # from the per-scope cache if the worker that computed them serves them, recomputed otherwise.
         timed(spec, scenarios.cycle(calls[:REPEATED_CALLS]), kind="repeat", label=f"{spec.label} (repeated)")
     timed(floor_spec, scenarios.floor_calls(), kind="floor-again", label="floor again (end of run)")
+    run["downloads"] = measure.downloads(sessions)
+    for download in run["downloads"]:
+        say(f"    download {download['label']:<44} {download['bytes'] / 2**20:6.1f} MB  first "
+            f"{report.number(download['first_ms']):>8} ms  again {report.number(download['again_ms']):>8} ms"
+            + (f"  {download['errors']}" if download["errors"] else ""))
     run["throughput"] = measure.throughput(sessions[scenarios.SENIOR], floor_spec,
                                            seconds=options.throughput_seconds)
     say(f"    throughput (floor, 8 clients): {run['throughput']['requests_per_s']} requests/s")

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from tests.bench import measure
 from tests.bench.env import PROJECT_ROOT
 
 
@@ -53,3 +54,10 @@ def test_smoke_run_writes_a_row_per_data_callback(app, tmp_path):
     assert run["first_page_load"]["total_ms"] > 0
     assert run["throughput"]["requests_per_s"] > 0
     assert all(rss > 0 for rss in run["workers_rss_mb"].values())
+    # the largest extracts, each downloaded twice, in the table too
+    assert len(run["downloads"]) == len(measure.DOWNLOADS)
+    for download in run["downloads"]:
+        assert download["ok"] and download["statuses"] == [200, 200] and download["bytes"] > 0, download
+        assert download["first_ms"] > 0 and download["again_ms"] > 0
+    text = files[0].with_suffix(".md").read_text()
+    assert "## Downloads" in text and "procedure-rows xlsx (bench-uhc)" in text
