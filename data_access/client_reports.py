@@ -254,20 +254,18 @@ def _base_kpis_encounters(shape: tuple):
     return select(*_base_columns(None, *_encounter_measures())).where(*encounter_clauses(shape))
 
 
-def _base_encounters_by(column: str):
-    def query(shape: tuple):
-        e = encounters
-        return (select(*_base_columns(e.c[column], *_encounter_measures())).where(*encounter_clauses(shape))
-                .group_by(e.c[column]))
-    return query
+def _base_grouped(table, measures, clauses):
+    """The builder of a base-table query grouped by one of `table`'s columns: `by(column)(shape)`."""
+    def by(column: str):
+        def query(shape: tuple):
+            return (select(*_base_columns(table.c[column], *measures())).where(*clauses(shape))
+                    .group_by(table.c[column]))
+        return query
+    return by
 
 
-def _base_procedures_by(column: str):
-    def query(shape: tuple):
-        p = procedures
-        return (select(*_base_columns(p.c[column], *_procedure_measures())).where(*procedure_clauses(shape))
-                .group_by(p.c[column]))
-    return query
+_base_encounters_by = _base_grouped(encounters, _encounter_measures, encounter_clauses)
+_base_procedures_by = _base_grouped(procedures, _procedure_measures, procedure_clauses)
 
 
 def _base_encounters_by_month(shape: tuple):

@@ -26,23 +26,17 @@ _PARAMETER = re.compile(r"%%|%\((\w+)\)s")  # an escaped % or a pyformat paramet
 _COUNTER = itertools.count(1)
 
 
+# Python type -> the PostgreSQL type declared for it, in order: bool before int, datetime before date (each is a
+# subclass of the next).
+_PG_TYPES = ((bool, "boolean"), (int, "bigint"), (float, "double precision"), (str, "text"),
+             (datetime, "timestamp"), (date, "date"))
+
+
 def _pg_type(value) -> str | None:
     """The type PostgreSQL gives a parameter, from the value of its first execution (None: a value this module
     does not type, such as NULL; the statement then runs unprepared). Declared rather than inferred because a
     parameter in a select list (a constant column of a UNION) would otherwise be text."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, float):
-        return "double precision"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "timestamp"
-    if isinstance(value, date):
-        return "date"
-    return None
+    return next((name for kind, name in _PG_TYPES if isinstance(value, kind)), None)
 
 
 def _prepare(statement: str, parameters: dict) -> tuple[str, list[str]] | None:
