@@ -82,7 +82,7 @@ def build_extract(account, name: str, request: ExtractRequest) -> Extract:
 
 
 def _procedure_summary(wh, scope, window, request, filters, settings):
-    return client_reports.procedure_summary(wh, scope, window)
+    return client_reports.procedure_summary(wh, scope, window).frame()
 
 
 def _procedure_rows(wh, scope, window, request, filters, settings):
@@ -96,11 +96,11 @@ def _top(request, filters) -> int:
 
 
 def _shared(wh, scope, window, request, filters, settings):
-    return client_reports.shared_procedures(wh, scope, window, top=_top(request, filters))["by_code"]
+    return client_reports.shared_procedures(wh, scope, window, top=_top(request, filters))["by_code"].frame()
 
 
 def _shared_distribution(wh, scope, window, request, filters, settings):
-    return client_reports.shared_procedures(wh, scope, window, top=_top(request, filters))["distribution"]
+    return client_reports.shared_procedures(wh, scope, window, top=_top(request, filters))["distribution"].frame()
 
 
 def _members(wh, scope, window, request, filters, settings):
@@ -108,7 +108,7 @@ def _members(wh, scope, window, request, filters, settings):
 
 
 def _patients_helped(wh, scope, window, request, filters, settings):
-    return client_reports.helped_by_month(wh, scope, window)
+    return client_reports.helped_by_month(wh, scope, window).frame()
 
 
 def _area_level(request, filters) -> str:

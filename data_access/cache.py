@@ -15,6 +15,11 @@ from collections import OrderedDict
 
 log = logging.getLogger("pag.cache")
 
+# Part of every key: raised when cached answers change type (2: the client views answer data_access.table.Table
+# instead of DataFrames), so that a new release never unpickles what an older one stored in Redis or in the
+# warehouse's precomputed views (mart_results) under the same question.
+ANSWER_FORMAT = 2
+
 
 class MemoryCache:
     """An LRU of pickled values bounded by total size, so that a few large extracts cannot grow a worker."""
@@ -61,7 +66,7 @@ class QueryCache:
         self._redis_down_until = 0.0
 
     def key(self, query: str, scope_key: str, params: dict, version: str) -> str:
-        text = json.dumps([query, scope_key, params, version], sort_keys=True, default=str)
+        text = json.dumps([query, scope_key, params, version, ANSWER_FORMAT], sort_keys=True, default=str)
         return f"{self.namespace}:q:{hashlib.sha256(text.encode()).hexdigest()}"
 
     def _redis_ok(self) -> bool:

@@ -53,6 +53,7 @@ from data_access.schema import (
     patients,
     procedures,
 )
+from data_access.table import Table
 from data_access.warehouse import Warehouse, scoped_query
 from security.scope import Audience, Scope
 from security.suppression import group_positions, suppression_mask
@@ -65,16 +66,13 @@ def _frame(rows, columns) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
 
-# The frames of the chart views are built from a dict of columns in order, without `columns=` (which re-indexes the
-# new frame: 0.2-0.3 ms, as much as building it) and with text as plain lists (pandas infers its str dtype from a
-# list faster than pd.array(dtype="str") builds one): a first-time client or team answer builds three to five.
-def _texts(values: list):
-    """A text column; typed when empty, where pandas would infer object from an empty list."""
-    return values if values else pd.array([], dtype="str")
-
-
-def _integers(values) -> np.ndarray:
-    return np.array(values, dtype=np.int64)
+# The chart views answer Tables (plain columns; data_access.table): a first-time client or team answer has three to
+# five of them, and as DataFrames building, pickling and reading them cost more than the SQL. Extracts take
+# `.frame()`; the kinds below give each column its frame type.
+SUMMARY_KINDS = dict(zip(SUMMARY_COLUMNS, ("text", "text", "int", "float", "float", "int")))
+SHARED_KINDS = {"rank": "int", "procedure_code": "text", "procedure": "text", "patient_group": "text",
+                "patients": "int"}
+DISTRIBUTION_KINDS = {"procedures_had": "int", "patient_group": "text", "patients": "int"}
 
 
 # Statements built once per (question, filter shape) and run with each scope's values (`ClientRows.values`):
@@ -388,25 +386,24 @@ def _kpi_record(scope: Scope, proc: tuple, enc: tuple) -> dict:
     }
 
 
-def _summary_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+def _summary_plan(reads: _Reads) -> Callable[[], Table]:
     if reads.marts:
         sums, people = reads.procedures("code"), reads.firsts("code")
-        return lambda: _summary_frame(reads.wh, [(code, n, cost, reads[people].get(code, (0,))[0])
+        return lambda: _summary_table(reads.wh, [(code, n, cost, reads[people].get(code, (0,))[0])
                                                  for code, (n, cost) in reads[sums].items()])
     found = reads.base("procedures_by_code")
-    return lambda: _summary_frame(reads.wh, [(code, n, cost, patients)
+    return lambda: _summary_table(reads.wh, [(code, n, cost, patients)
                                              for code, (n, patients, cost, _) in reads[found].items()])
 
 
 @scoped_query(Audience.CLIENT)
-def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
-    """One row per procedure code, sorted by total cost (highest first, then code)."""
+def procedure_summary(wh: Warehouse, scope: Scope, window: Window) -> Table:
+    """One row per procedure code (SUMMARY_COLUMNS), sorted by total cost (highest first, then code)."""
     return _alone(wh, scope, window, _summary_plan)
 
 
-def _summary_frame(wh: Warehouse, rows: list[tuple]) -> pd.DataFrame:
+def _summary_table(wh: Warehouse, rows: list[tuple]) -> Table:
     """rows: (code, procedures, cost, patients)."""
-    # Built from plain lists (one frame at the end): pandas' per-operation cost dominates at this size.
     names = code_names(wh)
     codes = [row[0] for row in rows]
     performed = [int(row[1]) for row in rows]
@@ -414,19 +411,19 @@ def _summary_frame(wh: Warehouse, rows: list[tuple]) -> pd.DataFrame:
     averages = np.round(totals / np.maximum(performed, 1), 2)
     patients = [int(row[3]) for row in rows]
     order = sorted(range(len(rows)), key=lambda i: (-totals[i], codes[i]))
-    return pd.DataFrame({  # the keys in SUMMARY_COLUMNS' order
-        "procedure_code": _texts([codes[i] for i in order]),
-        "procedure": _texts([names.get(codes[i]) for i in order]),
-        "procedures_performed": _integers([performed[i] for i in order]),
+    return Table({
+        "procedure_code": [codes[i] for i in order],
+        "procedure": [names.get(codes[i]) for i in order],
+        "procedures_performed": [performed[i] for i in order],
         "total_cost": totals[order],
         "average_cost": averages[order],
-        "patients": _integers([patients[i] for i in order]),
-    })
+        "patients": [patients[i] for i in order],
+    }, SUMMARY_KINDS)
 
 
-def frequency_order(summary: pd.DataFrame) -> list[int]:
+def frequency_order(summary: Table) -> list[int]:
     """Positions of the summary's rows by how often each procedure was performed (most first, then code)."""
-    return frequency_order_of(summary["procedures_performed"].tolist(), summary["procedure_code"].tolist())
+    return frequency_order_of(summary.column("procedures_performed"), summary.column("procedure_code"))
 
 
 def frequency_order_of(performed: list[int], codes: list[str]) -> list[int]:
@@ -468,7 +465,7 @@ def _each_distinct(values: pd.Series, function) -> list:
 
 
 @scoped_query(Audience.CLIENT)
-def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10) -> dict[str, pd.DataFrame]:
+def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10) -> dict[str, Table]:
     """Patients anywhere in the warehouse who had the client's top-`top` procedures (by frequency).
 
     For each (patient, procedure) the group is decided by who paid for it: `this_client` if the patient had it in
@@ -476,16 +473,18 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     `no_insurance`. The distribution counts, per patient, how many of the top procedures they had: for this
     client's group only those the client paid (a client never sees other payers' encounters of its members); for
     the other groups all of them. Non-client groups are aggregates with small counts suppressed.
+
+    Answers "by_code" and "distribution" (patients suppressed: a `count` column, and `suppressed`), and
+    "raw_by_code" (every count, for checks that need them before suppression; never shown to a viewer).
     """
     summary = procedure_summary(wh, scope, window)
-    all_codes, all_names = summary["procedure_code"].tolist(), summary["procedure"].tolist()
+    all_codes, all_names = summary.columns("procedure_code", "procedure")
     chosen = frequency_order(summary)[:top]
     codes, names = [all_codes[i] for i in chosen], {all_codes[i]: all_names[i] for i in chosen}
     if not codes:
-        empty_by_code = pd.DataFrame(columns=["rank", "procedure_code", "procedure", "patient_group", "patients",
-                                              "suppressed"])
-        empty_dist = pd.DataFrame(columns=["procedures_had", "patient_group", "patients", "suppressed"])
-        return {"by_code": empty_by_code, "distribution": empty_dist, "raw_by_code": empty_by_code.copy()}
+        return {"by_code": _suppressed_table([], SHARED_KINDS, scope.min_cell_size, (1, 3)),
+                "distribution": _suppressed_table([], DISTRIBUTION_KINDS, scope.min_cell_size, (0, 1)),
+                "raw_by_code": Table.from_rows([], SHARED_KINDS)}
 
     uninsured = payer_keys(wh).get(NO_INSURANCE, -1)
     version = wh.version()
@@ -514,16 +513,9 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     dist_rows = [(k, group, int(dist_counts.get((k, group), 0))) for k in range(1, len(codes) + 1) for group in GROUPS]
     # Groups whose totals relate: the non-client cells of one procedure (a reader knows everyone who had it is in
     # one of the three groups), and each group across procedures; the same for the distribution.
-    by_code = _suppressed_frame(code_rows, ["rank", "procedure_code", "procedure", "patient_group", "patients"],
-                                scope.min_cell_size, key_columns=(1, 3))
-    distribution = _suppressed_frame(dist_rows, ["procedures_had", "patient_group", "patients"],
-                                     scope.min_cell_size, key_columns=(0, 1))
-    raw_by_code = pd.DataFrame({
-        "rank": _integers([row[0] for row in code_rows]), "procedure_code": _texts([row[1] for row in code_rows]),
-        "procedure": _texts([row[2] for row in code_rows]), "patient_group": _texts([row[3] for row in code_rows]),
-        "patients": _integers([row[4] for row in code_rows]),
-    })
-    return {"by_code": by_code, "distribution": distribution, "raw_by_code": raw_by_code}
+    by_code = _suppressed_table(code_rows, SHARED_KINDS, scope.min_cell_size, key_columns=(1, 3))
+    distribution = _suppressed_table(dist_rows, DISTRIBUTION_KINDS, scope.min_cell_size, key_columns=(0, 1))
+    return {"by_code": by_code, "distribution": distribution, "raw_by_code": Table.from_rows(code_rows, SHARED_KINDS)}
 
 
 SHARED_CODES = bindparam("shared_codes", expanding=True, type_=String)
@@ -645,18 +637,18 @@ def _shared_counts(sets: list, pairs: list, codes: list[str], payer_sk: int, uni
     return found
 
 
-def _suppressed_frame(rows: list[tuple], columns: list[str], min_cell_size: int, key_columns: tuple[int, int]
-                      ) -> pd.DataFrame:
+def _suppressed_table(rows: list[tuple], kinds: dict[str, str], min_cell_size: int, key_columns: tuple[int, int]
+                      ) -> Table:
     """Rows of (..., patient_group, patients) with small non-client counts suppressed, grouped by each of the two
-    key columns (plain lists: this runs on every first-time question of the client page)."""
+    key columns: the patients as a `count` (None where suppressed), then "suppressed"."""
     counts = [row[-1] for row in rows]
     sensitive = [row[-2] != "this_client" for row in rows]
     groups = [members for column in key_columns for members in group_positions([row[column] for row in rows])]
     mask = suppression_mask(counts, min_cell_size, sensitive, groups)
-    data = {name: [row[position] for row in rows] for position, name in enumerate(columns[:-1])}
-    data["patients"] = pd.array([None if hidden else count for count, hidden in zip(counts, mask)], dtype="Int64")
+    data = {name: [row[position] for row in rows] for position, name in enumerate(list(kinds)[:-1])}
+    data["patients"] = [None if hidden else count for count, hidden in zip(counts, mask)]
     data["suppressed"] = mask
-    return pd.DataFrame(data)  # columns in order: `columns`, then "suppressed"
+    return Table(data, {**kinds, "patients": "count", "suppressed": "bool"})
 
 
 def _age_band_year(birth_year: int, birthdate, today: date) -> str:
@@ -746,13 +738,13 @@ def _hospital_records(wh: Warehouse, scope: Scope, enc: dict, proc: dict) -> lis
     return result
 
 
-def _months_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+def _months_plan(reads: _Reads) -> Callable[[], Table]:
     scope, window = reads.scope, reads.window
     if reads.marts:
         encounters_of, sums = _encounter_reads(reads, "month"), reads.procedures("month")
         people = reads.firsts("proc", per_month=True) if scope.specialty else None
 
-        def finish() -> pd.DataFrame:
+        def finish() -> Table:
             found = reads[people] if people is not None else {}
             enc = {month: value for (key, month), value in encounters_of().items() if key == "*"}
             proc = {month: (n, found.get(("*", month), (0,))[0], cost) for month, (n, cost) in reads[sums].items()}
@@ -765,7 +757,7 @@ def _months_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
 
 
 @scoped_query(Audience.CLIENT)
-def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> Table:
     """Per month: members helped (distinct within the month), encounters, procedures, cost (the `patients-helped`
     extract). Months without activity in the window are listed with zeros, so the chart has no gaps."""
     return _alone(wh, scope, window, _months_plan)
@@ -773,9 +765,10 @@ def helped_by_month(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame
 
 MONTH_COLUMNS = ["month", "specialty", "patients", "encounters", "procedures", "total_cost", "claim_cost",
                  "payer_coverage"]
+MONTH_KINDS = dict(zip(MONTH_COLUMNS, ("text", "text", "int", "int", "int", "float", "float", "float")))
 
 
-def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> pd.DataFrame:
+def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> Table:
     """enc: month -> (encounters, patients, claim, coverage); proc: month -> (procedures, patients, cost)."""
     columns: dict[str, list] = {name: [] for name in MONTH_COLUMNS}
     for month in months_between(window.start, window.end):
@@ -788,13 +781,8 @@ def _month_records(scope: Scope, window: Window, enc: dict, proc: dict) -> pd.Da
         columns["total_cost"].append(round(float(cost), 2))
         columns["claim_cost"].append(round(float(claim), 2))
         columns["payer_coverage"].append(round(float(coverage), 2))
-    months = len(columns["month"])
-    return pd.DataFrame({  # the keys in MONTH_COLUMNS' order
-        "month": _texts(columns["month"]),
-        "specialty": _texts([scope.specialty or "All specialties"] * months),
-        **{name: _integers(columns[name]) for name in ("patients", "encounters", "procedures")},
-        **{name: np.array(columns[name], dtype=float) for name in ("total_cost", "claim_cost", "payer_coverage")},
-    })
+    columns["specialty"] = [scope.specialty or "All specialties"] * len(columns["month"])
+    return Table(columns, MONTH_KINDS)
 
 
 def months_between(start: date, end: date) -> list[int]:
@@ -805,30 +793,31 @@ def months_between(start: date, end: date) -> list[int]:
     return months
 
 
-def _classes_plan(reads: _Reads) -> Callable[[], pd.DataFrame]:
+def _classes_plan(reads: _Reads) -> Callable[[], Table]:
     if reads.marts:
         if reads.scope.specialty is None:
             counted, people = reads.encounters("encounter_class"), reads.firsts("enc_class")
         else:
             counted, people = reads.firsts("spec_enc_class"), reads.firsts("spec_class")
-        return lambda: _class_frame([(name, n, reads[people].get(name, (0,))[0])
+        return lambda: _class_table([(name, n, reads[people].get(name, (0,))[0])
                                      for name, (n, *_sums) in reads[counted].items()])
     found = reads.base("encounters_by_class")
-    return lambda: _class_frame([(name, n, patients) for name, (n, patients, _claim, _cover) in reads[found].items()])
+    return lambda: _class_table([(name, n, patients) for name, (n, patients, _claim, _cover) in reads[found].items()])
 
 
 @scoped_query(Audience.CLIENT)
-def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> pd.DataFrame:
+def by_encounter_class(wh: Warehouse, scope: Scope, window: Window) -> Table:
     """Encounters and members helped per encounter class (ambulatory, inpatient, ...)."""
     return _alone(wh, scope, window, _classes_plan)
 
 
-def _class_frame(rows: list[tuple]) -> pd.DataFrame:
+CLASS_KINDS = {"encounter_class": "text", "encounters": "int", "patients": "int"}
+
+
+def _class_table(rows: list[tuple]) -> Table:
     """rows: (encounter class, encounters, patients), most encounters first."""
     ordered = sorted(((name, int(n), int(patients)) for name, n, patients in rows), key=lambda r: (-r[1], r[0]))
-    return pd.DataFrame({"encounter_class": _texts([row[0] for row in ordered]),
-                         "encounters": _integers([row[1] for row in ordered]),
-                         "patients": _integers([row[2] for row in ordered])})
+    return Table.from_rows(ordered, CLASS_KINDS)
 
 
 # The plan of each query `together` can combine, by name.

@@ -1,8 +1,6 @@
-"""Pure figure builders for the client page: DataFrames in, plain Plotly figure dicts out (no plotly.express on
-the hot path: a dict costs well under a millisecond, px about 17 ms per chart; each frame column read once)."""
+"""Pure figure builders for the client page: Tables (data_access.table) in, plain Plotly figure dicts out (no
+plotly.express on the hot path: a dict costs well under a millisecond, px about 17 ms per chart)."""
 from __future__ import annotations
-
-import pandas as pd
 
 from dashboard.theme import (
     ACCENT,
@@ -11,11 +9,11 @@ from dashboard.theme import (
     PRIMARY,
     base_layout,
     empty_figure,
-    frame_columns,
     short,
     short_labels,
 )
 from data_access.client_reports import frequency_order_of
+from data_access.table import Table
 from security.suppression import display
 
 ROW_HEIGHT = 22
@@ -33,13 +31,12 @@ HOVER = (
 HOVER_COLUMNS = ("procedures_performed", "total_cost", "average_cost", "patients", "procedure_code", "procedure")
 
 
-def summary_bars(summary: pd.DataFrame) -> tuple[dict, dict]:
+def summary_bars(summary: Table) -> tuple[dict, dict]:
     """The procedure summary twice: by total cost (highest at the top) and by how often each procedure was performed
-    (most at the top, `client_reports.frequency_order`). Each column is read from the frame once for both charts:
-    reading a pandas column costs more than building a chart from lists."""
+    (most at the top, `client_reports.frequency_order`)."""
     if summary.empty:
         return empty_figure("No procedures in this selection"), empty_figure("No procedures in this selection")
-    columns = dict(zip(HOVER_COLUMNS, frame_columns(summary, *HOVER_COLUMNS)))
+    columns = dict(zip(HOVER_COLUMNS, summary.columns(*HOVER_COLUMNS)))
     labels = short_labels(columns["procedure"])
     hover = [list(row) for row in zip(*columns.values())]
     order = frequency_order_of(columns["procedures_performed"], columns["procedure_code"])
@@ -87,15 +84,15 @@ def _group_traces(groups: list, keys: list, patients: list, suppressed: list, or
 
 
 def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+    return value is None or (isinstance(value, float) and value != value)
 
 
-def shared_bars(by_code: pd.DataFrame, min_cell_size: int) -> dict:
+def shared_bars(by_code: Table, min_cell_size: int) -> dict:
     """For each of the top procedures: patients who had it, by group (suppressed cells shown as <11)."""
     if by_code.empty:
         return empty_figure("No procedures in this selection")
-    ranks, codes, names, groups, patients, suppressed = frame_columns(
-        by_code, "rank", "procedure_code", "procedure", "patient_group", "patients", "suppressed")
+    ranks, codes, names, groups, patients, suppressed = by_code.columns(
+        "rank", "procedure_code", "procedure", "patient_group", "patients", "suppressed")
     first = {}
     for rank, code, name in zip(ranks, codes, names):
         first.setdefault(code, (rank, name))
@@ -114,12 +111,12 @@ def shared_bars(by_code: pd.DataFrame, min_cell_size: int) -> dict:
     }
 
 
-def distribution_bars(distribution: pd.DataFrame, min_cell_size: int) -> dict:
+def distribution_bars(distribution: Table, min_cell_size: int) -> dict:
     """Patients by how many of the top procedures they had."""
     if distribution.empty:
         return empty_figure("No procedures in this selection")
-    had, groups, patients, suppressed = frame_columns(distribution, "procedures_had", "patient_group", "patients",
-                                                 "suppressed")
+    had, groups, patients, suppressed = distribution.columns("procedures_had", "patient_group", "patients",
+                                                             "suppressed")
     counts = sorted(set(had))
     labels = [f"{k} of them" for k in counts]
     traces = _group_traces(groups, had, patients, suppressed, counts, labels, min_cell_size)

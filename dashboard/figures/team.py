@@ -1,15 +1,14 @@
-"""Pure figure builders for the team page (plain Plotly dicts)."""
+"""Pure figure builders for the team page: Tables (data_access.table) in, plain Plotly dicts out."""
 from __future__ import annotations
 
-import pandas as pd
-
-from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, frame_columns, short_labels
+from dashboard.theme import ACCENT, PRIMARY, base_layout, empty_figure, short_labels
 from data_access.client_reports import frequency_order_of
+from data_access.table import Table
 
 
-def monthly_helped(helped: pd.DataFrame) -> dict:
+def monthly_helped(helped: Table) -> dict:
     """Members helped per month (bars) with encounters (line, right axis)."""
-    months, patients, encounters = frame_columns(helped, "month", "patients", "encounters")
+    months, patients, encounters = helped.columns("month", "patients", "encounters")
     if not (any(encounters) or any(patients)):
         return empty_figure("No members helped in this selection")
     return {
@@ -34,10 +33,10 @@ def monthly_helped(helped: pd.DataFrame) -> dict:
     }
 
 
-def encounter_classes(classes: pd.DataFrame) -> dict:
+def encounter_classes(classes: Table) -> dict:
     if classes.empty:
         return empty_figure("No encounters in this selection")
-    names, encounters, patients = frame_columns(classes, "encounter_class", "encounters", "patients")
+    names, encounters, patients = classes.columns("encounter_class", "encounters", "patients")
     return {
         "data": [
             {"type": "bar", "orientation": "h", "y": names, "x": encounters, "name": "Encounters",
@@ -52,13 +51,12 @@ def encounter_classes(classes: pd.DataFrame) -> dict:
     }
 
 
-def ranked_procedures(summary: pd.DataFrame, limit: int = 25) -> dict:
-    """The `limit` procedures performed most often (`client_reports.frequency_order`), each column of the summary
-    read once (reordering lists is cheaper than reordering the frame)."""
+def ranked_procedures(summary: Table, limit: int = 25) -> dict:
+    """The `limit` procedures performed most often (`client_reports.frequency_order`)."""
     if summary.empty:
         return empty_figure("No procedures of this specialty in the selection")
-    codes, *values = frame_columns(summary, "procedure_code", "procedure", "procedures_performed", "patients",
-                              "total_cost")
+    codes, *values = summary.columns("procedure_code", "procedure", "procedures_performed", "patients",
+                                     "total_cost")
     chosen = frequency_order_of(values[1], codes)[:limit]
     names, performed, patients, costs = ([column[i] for i in chosen] for column in values)
     return {

@@ -365,7 +365,7 @@ def raw_shared_from_product(real_app, case: Case, top: int) -> pd.DataFrame:
                              client=case.payer if case.preview else None, specialty=case.specialty)
         assert scope.hospice_visible is case.hospice_visible
         result = shared_procedures(real_app.extensions["pag"].warehouse, scope, window, top=top)
-    return result["raw_by_code"]
+    return result["raw_by_code"].frame()
 
 
 SHARED_CASES = [c for c in CASES if c.values[0].specialty is None]

@@ -112,8 +112,8 @@ def test_patient_sets_round_trip_and_answer_as_the_base_tables_on_postgres(pg_en
                     patch.setattr(R, "_mart_split", lambda wh, window: (None, []))
                     from_tables = R.shared_procedures.__wrapped__(wh, scope, window)
                 for name in from_tables:
-                    assert from_sets[name].equals(from_tables[name]), (payer, visible, window, name)
-                compared += int(from_tables["raw_by_code"]["patients"].sum() > 0)
+                    assert from_sets[name] == from_tables[name], (payer, visible, window, name)
+                compared += int(sum(from_tables["raw_by_code"].column("patients")) > 0)
     assert compared >= 4
 
 
@@ -151,10 +151,7 @@ def test_client_page_answers_read_together_equal_sqlite_on_postgres(pg_engine, a
                           specialty=specialty, hospice_visible=visible)
             for query, answer in zip(queries, R.together(pg, scope, window, *queries)):
                 expected = query.__wrapped__(lite, scope, window)
-                if hasattr(expected, "equals"):
-                    assert answer.equals(expected), (query.__name__, scope, window, answer, expected)
-                else:
-                    assert answer == expected, (query.__name__, scope, window)
+                assert answer == expected, (query.__name__, scope, window)
                 compared += 1
     assert compared == 3 * 3 * len(queries)
 
