@@ -78,5 +78,5 @@ def register_callbacks(app) -> None:
         query = {"user": username, "event": event, "start": (start or "")[:10], "end": (end or "")[:10]}
         return (
             frame[COLUMNS].to_dict("records"), f"{len(frame):,} entries (newest first, at most 5,000).",
-            C.api_url("/api/audit", **query, format="csv"), C.api_url("/api/audit", **query, format="xlsx"),
+            *C.api_urls("/api/audit", **query),
         )

@@ -84,10 +84,6 @@ def layout(**_query):
     ])
 
 
-def _links(name: str, **params) -> tuple[str, str]:
-    return C.extract_url(name, "csv", **params), C.extract_url(name, "xlsx", **params)
-
-
 def register_callbacks(app) -> None:
     @app.callback(
         Output("client-scope", "children"),
@@ -121,11 +117,12 @@ def register_callbacks(app) -> None:
         kpis, summary = R.together(wh, scope, window, R.kpis, R.procedure_summary)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None}
-        summary_links = _links("procedure-summary", **params)
+        summary_links = C.extract_urls("procedure-summary", **params)
         return (
             scope.describe(), V.number(kpis["members"]), V.number(kpis["encounters"]), V.number(kpis["procedures"]),
             V.money(kpis["total_cost"]), *F.summary_bars(summary),
-            *summary_links, *summary_links, *_links("procedure-rows", **params), *_links("members", **params),
+            *summary_links, *summary_links, *C.extract_urls("procedure-rows", **params),
+            *C.extract_urls("members", **params),
             f"{kpis['members']:,} members in this selection.",
         )
 
@@ -156,5 +153,5 @@ def register_callbacks(app) -> None:
         return (
             F.shared_bars(shared["by_code"], scope.min_cell_size),
             F.distribution_bars(shared["distribution"], scope.min_cell_size),
-            *_links("shared-procedures", **params), *_links("shared-procedures-distribution", **params),
+            *C.extract_urls("shared-procedures", **params), *C.extract_urls("shared-procedures-distribution", **params),
         )

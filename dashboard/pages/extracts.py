@@ -93,9 +93,9 @@ def register_callbacks(app) -> None:
         association = M.area_procedures(wh, scope, window, area_level=level)["table"]
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "area_level": level}
         return (
-            C.extract_url("patients-by-area", "csv", **params), C.extract_url("patients-by-area", "xlsx", **params),
+            *C.extract_urls("patients-by-area", **params),
             f"{len(by_area):,} rows with these filters.",
-            C.extract_url("area-procedures", "csv", **params), C.extract_url("area-procedures", "xlsx", **params),
+            *C.extract_urls("area-procedures", **params),
             f"{len(association):,} rows with these filters.",
         )
 
@@ -112,7 +112,6 @@ def register_callbacks(app) -> None:
         clusters = M.proximity(V.warehouse(), scope, radius_m=radius, min_cluster_size=min_size)["clusters"]
         params = {"radius_m": radius, "min_cluster_size": min_size}
         return (
-            C.extract_url("proximity-clusters", "csv", **params),
-            C.extract_url("proximity-clusters", "xlsx", **params),
+            *C.extract_urls("proximity-clusters", **params),
             f"{len(clusters):,} clusters with these settings.",
         )

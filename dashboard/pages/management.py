@@ -142,7 +142,7 @@ def register_callbacks(app) -> None:
         return (
             F.area_map(by_area, centres, points, scope.min_cell_size, style),
             F.area_bars(by_area, scope.min_cell_size),
-            C.extract_url("patients-by-area", "csv", **params), C.extract_url("patients-by-area", "xlsx", **params),
+            *C.extract_urls("patients-by-area", **params),
         )
 
     @app.callback(
@@ -166,7 +166,7 @@ def register_callbacks(app) -> None:
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "area_level": level}
         return (
             F.association_reading(result["stats"], result["matrix"]), F.residual_heatmap(result["matrix"]),
-            C.extract_url("area-procedures", "csv", **params), C.extract_url("area-procedures", "xlsx", **params),
+            *C.extract_urls("area-procedures", **params),
         )
 
     @app.callback(
@@ -202,6 +202,5 @@ def register_callbacks(app) -> None:
         return (
             F.proximity_map(clusters, hexes, homes, scope.min_cell_size, V.state().settings.map_style),
             table.to_dict("records"), summary,
-            C.extract_url("proximity-clusters", "csv", **params),
-            C.extract_url("proximity-clusters", "xlsx", **params),
+            *C.extract_urls("proximity-clusters", **params),
         )

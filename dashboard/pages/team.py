@@ -119,14 +119,12 @@ def register_callbacks(app) -> None:
             wh, scope, window, R.kpis, R.hospitals, R.helped_by_month, R.by_encounter_class, R.procedure_summary)
         params = {"start": window.start.isoformat(), "end": window.end.isoformat(), "specialty": scope.specialty,
                   "client": scope.payer if scope.preview else None}
-        link = C.extract_url
         return (
-            scope.describe(), _hospital_card(hospitals, V.state().settings.map_style),
+            scope.describe(), C.plain(_hospital_card(hospitals, V.state().settings.map_style)),
             V.number(kpis["members"]), V.number(kpis["encounters"]), V.number(kpis["procedures"]),
             V.money(kpis["claim_cost"]), V.money(kpis["payer_coverage"]), V.money(kpis["total_cost"]),
             F.monthly_helped(helped), F.encounter_classes(classes),
             F.ranked_procedures(summary),
-            link("patients-helped", "csv", **params), link("patients-helped", "xlsx", **params),
-            link("procedure-summary", "csv", **params), link("procedure-summary", "xlsx", **params),
-            link("procedure-rows", "csv", **params), link("procedure-rows", "xlsx", **params),
+            *C.extract_urls("patients-helped", **params), *C.extract_urls("procedure-summary", **params),
+            *C.extract_urls("procedure-rows", **params),
         )
