@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
+from data_access.db import connection_for
 from data_access.schema import audit_log, user_sessions, users
 
 
@@ -112,7 +113,7 @@ def find_session(engine: Engine, token_hash: str) -> SessionRow | None:
         .join(users, users.c.user_id == user_sessions.c.user_id)
         .where(user_sessions.c.token_hash == token_hash)
     )
-    with engine.connect() as connection:
+    with connection_for(engine) as connection:  # the request's shared connection (data_access.warehouse)
         row = connection.execute(query).first()
     if row is None:
         return None

@@ -63,6 +63,15 @@ def patient_sets_used(wh: Warehouse) -> bool:
     return _cached(wh, "patient_sets_used", decide)
 
 
+def year_sets_used(wh: Warehouse) -> bool:
+    """Whether the patient sets include those per calendar year (client_marts.year_set_month): data loaded by
+    loader version 6 has only the monthly and whole-range ones until its next load."""
+    def decide() -> bool:
+        return bool(wh.read(select(mart_code_patients.c.code).where(mart_code_patients.c.month < 0).limit(1)))
+
+    return _cached(wh, "year_sets_used", decide)
+
+
 def payer_sk(wh: Warehouse, name: str) -> int:
     """The key of a payer; -1 (matches nothing) when the payer is not in the data: a scope that matches nothing
     returns nothing."""

@@ -27,13 +27,18 @@ from sqlalchemy import (
 )
 
 from data_access import client_marts
-from data_access.catalog import client_marts_used, code_names, organization_rows, patient_sets_used, payer_keys
+from data_access.catalog import (
+    client_marts_used,
+    code_names,
+    organization_rows,
+    patient_sets_used,
+    payer_keys,
+    year_sets_used,
+)
 from data_access.definitions import NO_INSURANCE
 from data_access.prepared import PREPARED
 from data_access.rls import (
     END,
-    FIRST_MONTH,
-    LAST_MONTH,
     PAYER,
     START,
     ClientRows,
@@ -492,10 +497,11 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
     if months is not None:
         # the window's whole months from the patient sets, the days around them (if any) from the procedures
         rows = client_rows(wh, scope, months=months)
-        whole = not edges and months == client_marts.month_span(version.min_date, version.max_date,
-                                                                version.min_date, version.max_date)
+        every = client_marts.month_span(version.min_date, version.max_date, version.min_date, version.max_date)
+        whole = not edges and months == every
+        runs = [] if whole else client_marts.set_runs(*months, *every, years=year_sets_used(wh))
         sets = _run(wh, rows, ("shared sets", whole), lambda shape: _patient_sets_statement(shape, whole),
-                    **{SHARED_CODES.key: codes})
+                    **{SHARED_CODES.key: codes, **_run_values(runs)})
         pairs = _run(wh, rows, ("shared edges",), _edge_pairs_statement, **{SHARED_CODES.key: codes,
                                                                             **_edge_values(edges)}) if edges else []
         found = _shared_counts(sets, pairs, codes, rows.payer_sk, uninsured)
@@ -549,18 +555,33 @@ def _shared_statement(shape: tuple):
     )
 
 
+# The ranges of `month` a window's patient sets are read from (client_marts.set_runs): up to three, unused ones empty.
+SET_RUNS = tuple((bindparam(f"shared_run{n}_first", type_=Integer), bindparam(f"shared_run{n}_last", type_=Integer))
+                 for n in (1, 2, 3))
+
+
+def _run_values(runs: list[tuple[int, int]]) -> dict:
+    values = {}
+    for number, (first, last) in enumerate(SET_RUNS):
+        low, high = runs[number] if number < len(runs) else (1, 0)  # unused: matches no month
+        values.update({first.key: low, last.key: high})
+    return values
+
+
 def _patient_sets_statement(shape: tuple, whole: bool = False):
     """The patient sets (client_marts.patient_sets) of the chosen codes in the window's months, every payer's: the
-    same rows as `_shared_statement`, one set per code, month, payer and hospice flag; with `whole` (the window
-    spans every month of the data) the sets kept for all months at once."""
+    same rows as `_shared_statement`, one set per code, month (or whole year), payer and hospice flag, from the
+    ranges SET_RUNS (one index range each); with `whole` (the window spans every month of the data) the sets kept
+    for all months at once."""
     hospice_visible, _mode = shape
     m = mart_code_patients
-    months = ([m.c.month == client_marts.ALL_MONTHS] if whole
-              else [m.c.month >= FIRST_MONTH, m.c.month <= LAST_MONTH])
-    clauses = [m.c.code.in_(SHARED_CODES), *months]
-    if not hospice_visible:
-        clauses.append(m.c.is_hospice.is_(False))
-    return select(m.c.code, m.c.payer_sk, m.c.patients).where(*clauses)
+    hidden = [] if hospice_visible else [m.c.is_hospice.is_(False)]
+    columns = (m.c.code, m.c.payer_sk, m.c.patients)
+    if whole:
+        return select(*columns).where(m.c.code.in_(SHARED_CODES), m.c.month == client_marts.ALL_MONTHS, *hidden)
+    return union_all(*[select(*columns).where(m.c.code.in_(SHARED_CODES), m.c.month >= first, m.c.month <= last,
+                                              *hidden)
+                       for first, last in SET_RUNS])
 
 
 # The runs of days around a window's whole months (client_marts.month_split): two, an unused one empty.

@@ -6,9 +6,12 @@ database comes back after an outage.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -138,6 +141,77 @@ class DataVersion:
         return f"{self.version_id}:{self.input_hash[:16]}"
 
 
+class SharedConnection:
+    """The connection the reads of one session share (Warehouse.session), checked out on the first read: a session
+    that reads nothing (an answer served from the cache) costs no checkout."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._connection = None
+
+    def get(self):
+        if self._connection is None:
+            try:
+                self._connection = self.engine.connect()
+            except DBAPIError as error:
+                if is_unavailable(error):
+                    raise WarehouseUnavailable(str(error.orig)) from error
+                raise
+        return self._connection
+
+    def failed(self) -> None:
+        """After a failed statement: end the transaction, which PostgreSQL has aborted, so that the session's next
+        read can run."""
+        if self._connection is not None:
+            try:
+                self._connection.rollback()
+            except DBAPIError:
+                self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+
+_SESSION: contextvars.ContextVar = contextvars.ContextVar("pag_read_session", default=None)
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[None]:
+    """Every read on `engine` inside the block shares one connection (SharedConnection). Re-entrant: an inner
+    block on the same engine keeps the outer one's."""
+    current = _SESSION.get()
+    if current is not None and current.engine is engine:
+        yield
+        return
+    shared = SharedConnection(engine)
+    token = _SESSION.set(shared)
+    try:
+        yield
+    finally:
+        _SESSION.reset(token)
+        shared.close()
+
+
+def shared_connection(engine: Engine) -> SharedConnection | None:
+    """The current read session's connection when it is on `engine`, else None."""
+    current = _SESSION.get()
+    return current if current is not None and current.engine is engine else None
+
+
+@contextlib.contextmanager
+def connection_for(engine: Engine) -> Iterator:
+    """The current read session's connection when it is on `engine`, otherwise one for the block: for reads that
+    take an engine (the data version, the login's session lookup) and run inside a request's session."""
+    shared = shared_connection(engine)
+    if shared is not None:
+        yield shared.get()
+        return
+    with engine.connect() as connection:
+        yield connection
+
+
 class _VersionCache:
     """The current data version, re-read at most every `ttl` seconds (every callback needs it for cache keys)."""
 
@@ -172,7 +246,7 @@ def read_current_version(engine: Engine) -> DataVersion | None:
         table.c.version_id, table.c.input_hash, table.c.loaded_at, table.c.source, table.c.min_date, table.c.max_date
     ).where(table.c.is_current.is_(True))
     try:
-        with engine.connect() as connection:
+        with connection_for(engine) as connection:
             row = connection.execute(query).first()
     except (OperationalError, DBAPIError) as error:
         if is_unavailable(error):

@@ -44,7 +44,7 @@ from data_access.definitions import (
 )
 
 # Bump when the transformation changes, so that re-running load-data on unchanged files rebuilds the warehouse.
-LOADER_VERSION = "6"
+LOADER_VERSION = "7"
 # SQLite page cache of the loading connection (KiB): index builds sort in memory instead of spilling to disk.
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 

@@ -800,3 +800,31 @@ def test_member_keys_never_reveal_the_patient_id(real_viewers, raw):
         assert key not in unkeyed, "keys must be keyed (HMAC), not a plain hash of the id"
     for value in ids:
         assert not any(value in key or value[:8] in key for key in keys)
+
+
+def test_a_first_time_callback_checks_out_one_connection_like_the_floor(app, viewer):
+    """The login's session lookup and the callback's queries share the request's connection (dashboard.app): a
+    first-time answer pays one checkout (a ping and a rollback on PostgreSQL), as the trivial callback does."""
+    from sqlalchemy import event
+
+    engine = app.extensions["pag"].warehouse.engine
+    client = viewer("uhc")
+    checkouts = []
+
+    def record(*_args):
+        checkouts.append(1)
+
+    ok_json(client.callback(SUMMARY, values("UnitedHealthcare")))  # the login's session touched (a write) before
+    event.listen(engine, "checkout", record)
+    try:
+        for start in ("2020-01-01", "2020-02-01", "2020-03-05"):  # new windows: computed, not from the cache
+            checkouts.clear()
+            response = ok_json(client.callback(SUMMARY, values("UnitedHealthcare", start=start,
+                                                                end="2021-07-31")))
+            assert kpis_of(response)[2] > 0
+            assert len(checkouts) == 1, start
+            checkouts.clear()
+            assert ok_json(client.callback(SHARED, values("UnitedHealthcare", start=start, end="2021-07-31")))
+            assert len(checkouts) == 1, start
+    finally:
+        event.remove(engine, "checkout", record)

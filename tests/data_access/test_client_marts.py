@@ -146,6 +146,10 @@ def test_patient_sets_hold_each_groups_distinct_patients():
                 p.groupby(["code", "month", "payer_sk", "is_hospice"])}
     expected.update({(code, client_marts.ALL_MONTHS, payer, hospice): sorted(set(group["patient_sk"]))
                      for (code, payer, hospice), group in p.groupby(["code", "payer_sk", "is_hospice"])})
+    expected.update({(code, client_marts.year_set_month(year), payer, hospice): sorted(set(group["patient_sk"]))
+                     for (code, year, payer, hospice), group in
+                     p.assign(year=p["month"] // 100).groupby(["code", "year", "payer_sk", "is_hospice"])})
+    assert len({month for _code, month, _payer, _hospice in expected if month < 0}) > 1  # several years
     found = {(code, month, payer, hospice): np.frombuffer(blob, dtype="<i4").tolist()
              for code, month, payer, hospice, blob in sets.itertuples(index=False)}
     assert found == expected
@@ -188,6 +192,70 @@ def test_patients_on_the_same_procedures_over_windows_that_cut_into_months(real_
 ])
 def test_month_split(start, end, months, edges):
     assert client_marts.month_split(start, end, date(2011, 1, 2), date(2022, 2, 5)) == (months, edges)
+
+
+@pytest.mark.parametrize("first,last,runs", [
+    (202001, 202012, [(-2020, -2020)]),
+    (201903, 202107, [(-2020, -2020), (201903, 201912), (202101, 202107)]),
+    (201901, 202112, [(-2021, -2019)]),
+    (201903, 201906, [(201903, 201906)]),
+    (201903, 202002, [(201903, 202002)]),  # two partial years, no whole one: one range of months
+    (201101, 202202, [(-2022, -2011)]),  # the data's first and last years count as whole: the window has all of them
+    (201101, 202201, [(-2021, -2011), (202201, 202201)]),
+    (201102, 201112, [(201102, 201112)]),
+])
+def test_set_runs(first, last, runs):
+    assert client_marts.set_runs(first, last, 201101, 202202) == runs
+    assert client_marts.set_runs(first, last, 201101, 202202, years=False) == [(first, last)]
+
+
+def test_year_sets_answer_as_the_month_sets_and_data_without_them_still_answers(tmp_path, fixture_input,
+                                                                                  monkeypatch):
+    """A window of whole years reads the year sets; data loaded before them (no rows under a negative month) is
+    answered from the month sets, with the same numbers."""
+    from sqlalchemy import delete
+
+    from data_access.db import get_engine
+    from data_access.loader import load_input
+    from data_access.schema import mart_code_patients
+    from data_access.warehouse import Warehouse
+    from tests.sql_recording import executions_during
+
+    wh = Warehouse(get_engine(f"sqlite:///{tmp_path / 'w.db'}"))
+    load_input(wh.engine, fixture_input)
+    catalog._lookups.clear()
+    assert catalog.year_sets_used(wh) is True
+    version = wh.version()
+    years = range(version.min_date.year, version.max_date.year + 1)
+    windows = [Window(date(year, 1, 1), date(year, 12, 31)) for year in years]
+    windows += [Window(date(years[0], 3, 1), date(years[-1], 5, 31))]
+    asked_runs = []
+    set_runs = client_marts.set_runs
+    monkeypatch.setattr(client_marts, "set_runs", lambda *args, **kwargs: asked_runs.append(
+        set_runs(*args, **kwargs)) or asked_runs[-1])
+
+    def ask(payer: str, window: Window):
+        """The answer, and the month ranges its patient sets were read from (None: not read)."""
+        scope = Scope(viewer="test", role=Role.CLIENT, audience=Audience.CLIENT, payer=payer, hospice_visible=True)
+        found, asked_runs[:] = [], []
+        sent = executions_during(wh, lambda: found.append(R.shared_procedures.__wrapped__(wh, scope, window, top=25)))
+        read = any("mart_code_patients" in statement for statement, _parameters in sent)
+        return found[0], (asked_runs[0] if read and asked_runs else None)
+
+    answers, from_years = {}, 0
+    for payer in ("Humana", "UnitedHealthcare"):
+        for window in windows:
+            answers[(payer, window)], runs = ask(payer, window)
+            from_years += int(runs is not None and runs[0][0] < 0)
+    assert from_years >= 2 * len(years)  # each year's window, for both clients
+    with wh.engine.begin() as connection:
+        connection.execute(delete(mart_code_patients).where(mart_code_patients.c.month < 0))
+    catalog._lookups.clear()
+    assert catalog.year_sets_used(wh) is False and catalog.patient_sets_used(wh) is True
+    for (payer, window), expected in answers.items():
+        again, runs = ask(payer, window)
+        assert runs is None or all(first > 0 for first, _last in runs), (window, runs)
+        assert again == expected, (payer, window)
 
 
 # ---------------------------------------------------------------- which windows

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
-from data_access.db import WarehouseUnavailable, get_engine
+from data_access.db import WarehouseUnavailable, connection_for, get_engine
 from data_access.warehouse import Warehouse
 
 
@@ -56,3 +56,36 @@ def test_a_database_that_cannot_be_reached_is_reported_as_unavailable(tmp_path):
     with pytest.raises(WarehouseUnavailable):
         with wh.session():
             wh.read(select(literal(1)))
+
+
+def test_a_session_that_reads_nothing_checks_nothing_out(warehouse):
+    wh, checkouts = warehouse
+    with wh.session():
+        pass
+    assert checkouts == []
+
+
+def test_a_read_after_a_failed_one_in_the_same_session_still_runs(warehouse):
+    """PostgreSQL aborts the transaction of a failed statement: the session ends it, so that the request's next read
+    (an answer after a handled error) runs on the same connection."""
+    wh, checkouts = warehouse
+    with wh.session():
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            wh.read(text("SELECT * FROM no_such_table"))
+        assert wh.read(select(literal(8)))[0][0] == 8
+    assert len(checkouts) == 1
+
+
+def test_connection_for_shares_the_sessions_connection_on_its_engine_only(warehouse, tmp_path):
+    wh, checkouts = warehouse
+    other = get_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with wh.session():
+        wh.read(select(literal(1)))
+        with connection_for(wh.engine) as connection:
+            assert connection.execute(select(literal(2))).scalar() == 2
+        with connection_for(other) as connection:
+            assert connection.execute(select(literal(3))).scalar() == 3
+    assert len(checkouts) == 1
+    with connection_for(wh.engine) as connection:  # outside a session: a connection of its own
+        assert connection.execute(select(literal(4))).scalar() == 4
+    assert len(checkouts) == 2
