@@ -500,7 +500,8 @@ def shared_procedures(wh: Warehouse, scope: Scope, window: Window, top: int = 10
         every = client_marts.month_span(version.min_date, version.max_date, version.min_date, version.max_date)
         whole = not edges and months == every
         runs = [] if whole else client_marts.set_runs(*months, *every, years=year_sets_used(wh))
-        sets = _run(wh, rows, ("shared sets", whole), lambda shape: _patient_sets_statement(shape, whole),
+        sets = _run(wh, rows, ("shared sets", whole, len(runs)),
+                    lambda shape: _patient_sets_statement(shape, whole, len(runs)),
                     **{SHARED_CODES.key: codes, **_run_values(runs)})
         pairs = _run(wh, rows, ("shared edges",), _edge_pairs_statement, **{SHARED_CODES.key: codes,
                                                                             **_edge_values(edges)}) if edges else []
@@ -555,33 +556,31 @@ def _shared_statement(shape: tuple):
     )
 
 
-# The ranges of `month` a window's patient sets are read from (client_marts.set_runs): up to three, unused ones empty.
+# The ranges of `month` a window's patient sets are read from (client_marts.set_runs): one to three.
 SET_RUNS = tuple((bindparam(f"shared_run{n}_first", type_=Integer), bindparam(f"shared_run{n}_last", type_=Integer))
                  for n in (1, 2, 3))
 
 
 def _run_values(runs: list[tuple[int, int]]) -> dict:
-    values = {}
-    for number, (first, last) in enumerate(SET_RUNS):
-        low, high = runs[number] if number < len(runs) else (1, 0)  # unused: matches no month
-        values.update({first.key: low, last.key: high})
-    return values
+    return {parameter.key: value for (first, last), (low, high) in zip(SET_RUNS, runs)
+            for parameter, value in ((first, low), (last, high))}
 
 
-def _patient_sets_statement(shape: tuple, whole: bool = False):
+def _patient_sets_statement(shape: tuple, whole: bool = False, runs: int = 1):
     """The patient sets (client_marts.patient_sets) of the chosen codes in the window's months, every payer's: the
     same rows as `_shared_statement`, one set per code, month (or whole year), payer and hospice flag, from the
-    ranges SET_RUNS (one index range each); with `whole` (the window spans every month of the data) the sets kept
-    for all months at once."""
+    first `runs` ranges of SET_RUNS (one index range each; a statement per number of ranges, since every part
+    repeats the codes); with `whole` (the window spans every month of the data) the sets kept for all months at
+    once."""
     hospice_visible, _mode = shape
     m = mart_code_patients
     hidden = [] if hospice_visible else [m.c.is_hospice.is_(False)]
     columns = (m.c.code, m.c.payer_sk, m.c.patients)
     if whole:
         return select(*columns).where(m.c.code.in_(SHARED_CODES), m.c.month == client_marts.ALL_MONTHS, *hidden)
-    return union_all(*[select(*columns).where(m.c.code.in_(SHARED_CODES), m.c.month >= first, m.c.month <= last,
-                                              *hidden)
-                       for first, last in SET_RUNS])
+    parts = [select(*columns).where(m.c.code.in_(SHARED_CODES), m.c.month >= first, m.c.month <= last, *hidden)
+             for first, last in SET_RUNS[:runs]]
+    return parts[0] if runs == 1 else union_all(*parts)
 
 
 # The runs of days around a window's whole months (client_marts.month_split): two, an unused one empty.
