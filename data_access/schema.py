@@ -293,8 +293,10 @@ mart_client_firsts = Table(
 # per patient, which of a client's top procedures they had and who paid: a question over every payer's patients that
 # does not add up over months. Per (code, month, payer, hospice flag) the set of patients with such a procedure, as
 # their sorted patient_sk in little-endian int32: a window of whole months is the union of its months' sets, read in
-# one statement and counted with numpy; month 0 holds the sets over every month (the whole range). 16,103 month sets
-# and 931 whole-range sets; 38,233 + 12,475 entries at 1x, 3.8 M + 1.2 M (20 MB) at 100x.
+# one statement and counted with numpy; month -yyyy holds the sets over calendar year yyyy (client_marts.set_runs
+# reads a window's whole years from them) and month 0 those over every month (the whole range). 16,103 month sets,
+# 4,699 year sets and 931 whole-range sets; 38,233 + 24,454 + 12,475 entries at 1x, 3.8 M + 2.4 M + 1.2 M (29 MB)
+# at 100x.
 mart_code_patients = Table(
     "mart_code_patients",
     metadata,
