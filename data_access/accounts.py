@@ -113,7 +113,7 @@ def find_session(engine: Engine, token_hash: str) -> SessionRow | None:
         .join(users, users.c.user_id == user_sessions.c.user_id)
         .where(user_sessions.c.token_hash == token_hash)
     )
-    with connection_for(engine) as connection:  # the request's shared connection (data_access.warehouse)
+    with connection_for(engine) as connection:  # in a request, its shared connection (db.read_session)
         row = connection.execute(query).first()
     if row is None:
         return None
