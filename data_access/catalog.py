@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from data_access.db import url_text
 from data_access.definitions import HOSPICE_SPECIALTY
 from data_access.schema import (
     mart_client_firsts,
@@ -24,7 +25,7 @@ _lookups: dict[tuple[str, str, str], object] = {}
 
 
 def _cached(wh: Warehouse, name: str, build):
-    key = (str(wh.engine.url), wh.version().token, name)
+    key = (url_text(wh.engine), wh.version().token, name)
     value = _lookups.get(key)
     if value is None:
         if len(_lookups) > 256:

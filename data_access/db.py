@@ -11,6 +11,7 @@ import contextvars
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -212,6 +213,18 @@ def connection_for(engine: Engine) -> Iterator:
         yield connection
 
 
+_url_texts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def url_text(engine: Engine) -> str:
+    """`str(engine.url)`, rendered once per engine: the data version and the catalog's lookups key on it, a
+    callback asks them a dozen times or more, and rendering a URL costs more than a dictionary lookup."""
+    text = _url_texts.get(engine)
+    if text is None:
+        text = _url_texts[engine] = str(engine.url)
+    return text
+
+
 class _VersionCache:
     """The current data version, re-read at most every `ttl` seconds (every callback needs it for cache keys)."""
 
@@ -221,7 +234,7 @@ class _VersionCache:
         self._lock = threading.Lock()
 
     def get(self, engine: Engine) -> DataVersion | None:
-        key = str(engine.url)
+        key = url_text(engine)
         now = time.monotonic()
         with self._lock:
             hit = self._value.get(key)

@@ -6,7 +6,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from data_access.db import get_engine
+from data_access.db import get_engine, url_text
 
 
 def _query_in_child(url: str) -> int:
@@ -40,3 +40,11 @@ def test_a_forked_worker_opens_its_own_connections(engine_kind, tmp_path, reques
             assert held.execute(text("SELECT pg_backend_pid()")).scalar() == held_pid
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 3")).scalar() == 3
+
+
+def test_url_text_is_the_engines_url_rendered_once_per_engine(tmp_path):
+    first = get_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    second = get_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    assert url_text(first) == str(first.url) and url_text(second) == str(second.url)
+    assert url_text(first) is url_text(first)  # kept, not rendered again
+    assert url_text(first) != url_text(second)
