@@ -127,6 +127,12 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
+def raise_if_unavailable(error: DBAPIError) -> None:
+    """Raise WarehouseUnavailable (from `error`) when `error` means the database cannot be reached."""
+    if is_unavailable(error):
+        raise WarehouseUnavailable(str(error.orig)) from error
+
+
 @dataclass(frozen=True)
 class DataVersion:
     version_id: int
@@ -155,8 +161,7 @@ class SharedConnection:
             try:
                 self._connection = self.engine.connect()
             except DBAPIError as error:
-                if is_unavailable(error):
-                    raise WarehouseUnavailable(str(error.orig)) from error
+                raise_if_unavailable(error)
                 raise
         return self._connection
 
@@ -261,8 +266,7 @@ def read_current_version(engine: Engine) -> DataVersion | None:
     try:
         with connection_for(engine) as connection:
             row = connection.execute(query).first()
-    except (OperationalError, DBAPIError) as error:
-        if is_unavailable(error):
-            raise WarehouseUnavailable(str(error.orig)) from error
+    except DBAPIError as error:  # OperationalError included
+        raise_if_unavailable(error)
         raise
     return DataVersion(*row) if row else None

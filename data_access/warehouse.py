@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from data_access.cache import QueryCache
 from data_access.db import (
     DataVersion,
-    WarehouseUnavailable,
-    is_unavailable,
+    connection_for,
+    raise_if_unavailable,
     read_session,
     shared_connection,
     version_cache,
@@ -63,16 +63,14 @@ class Warehouse:
     def read(self, query, params: dict | None = None):
         """Run a SELECT (with `params` for its bind parameters) and return all rows, translating a dead database
         into WarehouseUnavailable."""
-        shared = shared_connection(self.engine)
         try:
-            if shared is not None:
-                return shared.get().execute(query, params).all()
-            with self.engine.connect() as connection:
+            with connection_for(self.engine) as connection:
                 return connection.execute(query, params).all()
         except DBAPIError as error:
+            shared = shared_connection(self.engine)
             if shared is not None:
                 shared.failed()
-            _raise_if_unavailable(error)
+            raise_if_unavailable(error)
             raise
 
     def scalar_map(self, query) -> dict:
@@ -106,11 +104,6 @@ class Warehouse:
             connection.execute(insert(mart_results).values(cache_key=key, value=raw))
         read_at, keys = self._stored_keys
         self._stored_keys = (read_at, keys | {key})
-
-
-def _raise_if_unavailable(error: DBAPIError) -> None:
-    if is_unavailable(error):
-        raise WarehouseUnavailable(str(error.orig)) from error
 
 
 def scoped_query(*audiences: Audience, cache: bool = True) -> Callable:
