@@ -8,8 +8,8 @@ Three layers, all rebuilt by every load in one transaction (`data_access.loader`
 - marts: pre-aggregated tables the pages read (`mart_*`).
 
 Application tables (`users`, `user_sessions`, `audit_log`, `data_versions`) are never touched by a load.
-Foreign keys are checked by the loader before anything is written, not by the database: declaring them on the
-fact tables would double the cost of loading the 100x benchmark data for no added safety.
+Foreign keys are checked by the loader before the load commits, not by the database: declaring them on the fact
+tables would double the cost of loading the 100x benchmark data for no added safety.
 """
 from __future__ import annotations
 

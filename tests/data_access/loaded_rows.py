@@ -1,6 +1,8 @@
-"""Checks that the warehouse holds exactly the input's procedures, whatever order and keys the loader gave them."""
+"""Checks of what a load writes: exactly the input's procedures, whatever order and keys the loader gave them; and
+when it writes them (the overlap of checks and writes)."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -34,3 +36,28 @@ def assert_procedures_round_trip(engine, input_dir: Path) -> None:
     assert all(row[5] for row in rows), "a procedure lost its encounter's payer, organisation, class or patient"
     keys = [(payer, day, code) for *_, payer, day, code in rows]
     assert keys == sorted(keys)
+
+
+def overlap_probe(monkeypatch) -> tuple[list[str], list[bool]]:
+    """Record the tables the load writes, in order, and make the procedures' check wait (up to 10 s) for the
+    encounters' write to begin, recording whether it did: a load that wrote nothing before every check had passed
+    records False."""
+    from data_access import loader
+
+    written, overlapped, encounters_begun = [], [], threading.Event()
+    write, check = loader.insert_frame, loader._check_file
+
+    def recording(connection, table, frame, **options):
+        written.append(table.name.removesuffix(loader.SHADOW))
+        if written[-1] == "encounters":
+            encounters_begun.set()
+        return write(connection, table, frame, **options)
+
+    def late(path, name, *args):
+        if name == "procedures":
+            overlapped.append(encounters_begun.wait(timeout=10))
+        return check(path, name, *args)
+
+    monkeypatch.setattr(loader, "insert_frame", recording)
+    monkeypatch.setattr(loader, "_check_file", late)
+    return written, overlapped

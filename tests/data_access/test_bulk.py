@@ -1,14 +1,11 @@
-"""The bulk writers' pieces that need no database: the CSV stream one PostgreSQL COPY reads."""
+"""The bulk writers' pieces that need no database: the binary stream one PostgreSQL COPY reads."""
 from __future__ import annotations
-
-import io
 
 import numpy as np
 import pandas as pd
-import pyarrow.csv as pa_csv
 import pytest
 
-from data_access import bulk, schema
+from data_access import bulk, pg_binary, schema
 
 
 def frame(rows: int) -> pd.DataFrame:
@@ -19,19 +16,19 @@ def frame(rows: int) -> pd.DataFrame:
     })
 
 
-def one_shot(data: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    pa_csv.write_csv(bulk._arrow_table(schema.payers, data), buffer, pa_csv.WriteOptions(include_header=False))
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("chunk_rows, read_size", [(1, 1), (2, 7), (3, 1000), (250_000, 5)])
-def test_the_copy_stream_is_the_whole_frame_as_one_csv_whatever_the_chunks_and_reads(monkeypatch, chunk_rows,
-                                                                                      read_size):
+def test_the_copy_stream_is_the_whole_frame_as_one_copy_whatever_the_chunks_and_reads(monkeypatch, chunk_rows,
+                                                                                       read_size):
     monkeypatch.setattr(bulk, "CHUNK_ROWS", chunk_rows)
     data = frame(10)
-    stream = bulk._CsvStream(schema.payers, data)
+    stream = bulk._CopyStream(schema.payers, data)
     pieces = list(iter(lambda: stream.read(read_size), b""))
-    assert b"".join(pieces) == one_shot(data)
+    whole = pg_binary.SIGNATURE + bytes(pg_binary.encode(schema.payers, data)) + pg_binary.TRAILER
+    assert b"".join(pieces) == whole
     assert all(0 < len(piece) <= read_size for piece in pieces)
     assert stream.read(read_size) == b""
+
+
+def test_an_empty_frame_is_an_empty_copy():
+    stream = bulk._CopyStream(schema.payers, frame(0))
+    assert stream.read() == pg_binary.SIGNATURE + pg_binary.TRAILER

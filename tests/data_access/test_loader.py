@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from data_access.csv_input import InputError
 from data_access.db import get_engine, read_current_version
 from data_access.loader import load_input
 from tests import fixture_data
-from tests.data_access.loaded_rows import assert_procedures_round_trip
+from tests.data_access.loaded_rows import assert_procedures_round_trip, overlap_probe
 
 
 def counts(engine) -> dict[str, int]:
@@ -319,3 +320,62 @@ def test_index_order_sorts_by_every_key_in_turn_text_by_code_point():
     code = pd.Series(["b", "B", "a", "A", "é"], dtype="string")
     assert list(_index_order(payer, day, code)) == [2, 3, 1, 4, 0]
     assert list(_index_order(code)) == [3, 1, 2, 0, 4]  # "A" < "B" < "a" < "b" < "é", as SQLite's BINARY
+
+
+def fixture_input_changed(tmp_path):
+    """The fixture without one procedure: other files than the loaded ones, so that the load runs."""
+    rows = fixture_data.rows()
+    rows["procedures"] = [row for row in rows["procedures"] if row[2] != "p15"]
+    return fixture_data.write(tmp_path / "changed", rows)
+
+
+def test_the_visits_are_written_while_the_procedures_are_still_checked(loaded, tmp_path, monkeypatch):
+    written, overlapped = overlap_probe(monkeypatch)
+    result = load_input(loaded, fixture_input_changed(tmp_path))
+    assert overlapped == [True]
+    assert result.counts["procedures"] == 18 and counts(loaded)["procedures"] == 18
+    assert written.index("encounters") < written.index("procedures")
+
+
+@pytest.mark.parametrize("case", ["procedure of an unknown encounter", "patient of another encounter",
+                                  "unknown procedure code"])
+def test_procedures_refused_after_the_visits_were_written_leave_the_previous_data(loaded, tmp_path, monkeypatch,
+                                                                                   case):
+    """Refused once the encounters' write has begun: rolled back, the previous data intact, and no writer left
+    waiting for the procedures."""
+    written, overlapped = overlap_probe(monkeypatch)
+    before_version, before_counts = read_current_version(loaded), counts(loaded)
+    with pytest.raises(InputError, match="procedures.csv"):
+        load_input(loaded, _bad(tmp_path, BAD_INPUTS[case][0]))
+    assert overlapped == [True]
+    assert "encounters" in written and "procedures" not in written
+    assert read_current_version(loaded) == before_version
+    assert counts(loaded) == before_counts
+
+
+def test_a_write_that_fails_stops_the_checks_at_their_next_table(loaded, tmp_path, monkeypatch):
+    """The writer's error is the load's; the checks running beside it stop rather than transform the procedures and
+    compute the client marts for nothing."""
+    from data_access import client_marts, loader
+
+    write_failed, later_steps = threading.Event(), []
+
+    def failing_write(connection, tables, progress):
+        write_failed.set()
+        raise RuntimeError("disk full")
+
+    transform = loader.transform_visits
+
+    def visits_after_the_failure(typed, references):
+        assert write_failed.wait(timeout=10)
+        return transform(typed, references)
+
+    monkeypatch.setattr(loader, "_write_in_place", failing_write)
+    monkeypatch.setattr(loader, "transform_visits", visits_after_the_failure)
+    monkeypatch.setattr(loader, "transform_procedures", lambda *args: later_steps.append("procedures"))
+    monkeypatch.setattr(client_marts, "build", lambda *args: later_steps.append("client marts"))
+    before = read_current_version(loaded)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_input(loaded, fixture_input_changed(tmp_path))
+    assert later_steps == []
+    assert read_current_version(loaded) == before

@@ -130,6 +130,40 @@ def test_copy_streams_across_chunks_and_keeps_every_procedure_on_postgres(pg_eng
     assert_procedures_round_trip(pg_engine, fixture_input)
 
 
+def test_binary_copy_round_trips_every_column_type_on_postgres(pg_engine):
+    """What PostgreSQL reads back from the binary COPY is the frame: NULLs, Unicode, bytes with NULs, integers at
+    int4's bounds, dates and timestamps before 2000, microseconds."""
+    from datetime import date, datetime
+
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, LargeBinary, MetaData, String, Table
+
+    from data_access.bulk import insert_frame
+
+    table = Table("binary_copy_check", MetaData(), Column("n", Integer), Column("x", Float),
+                  Column("flag", Boolean), Column("day", Date), Column("at", DateTime), Column("label", String(32)),
+                  Column("blob", LargeBinary))
+    data = pd.DataFrame({
+        "n": [2**31 - 1, -(2**31), 0], "x": [-1.25, np.nan, 1e300], "flag": [True, False, True],
+        "day": pd.to_datetime(["1899-12-31", "2000-01-01", "2031-07-04"]),
+        "at": pd.to_datetime(["1950-06-01 12:34:56.789012", "2000-01-01 00:00:00.000000",
+                              "2024-02-29 23:59:59.999999"]),
+        "label": ["Ünïcode \"quoted\", comma", None, ""], "blob": [b"\x00\x01\xff", None, b""],
+    })
+    with pg_engine.connect() as connection, connection.begin() as transaction:  # rolled back: no table left
+        table.create(connection)
+        assert insert_frame(connection, table, data) == 3
+        rows = connection.execute(select(table).order_by(table.c.day)).all()
+        transaction.rollback()
+    assert [tuple(row) for row in rows] == [
+        (2**31 - 1, -1.25, True, date(1899, 12, 31), datetime(1950, 6, 1, 12, 34, 56, 789012),
+         'Ünïcode "quoted", comma', b"\x00\x01\xff"),
+        (-(2**31), None, False, date(2000, 1, 1), datetime(2000, 1, 1), None, None),
+        (0, 1e300, True, date(2031, 7, 4), datetime(2024, 2, 29, 23, 59, 59, 999999), "", b""),
+    ]
+
+
 @pytest.mark.parametrize("marts", [False, True], ids=["base tables", "marts"])
 def test_client_page_answers_read_together_equal_sqlite_on_postgres(pg_engine, app, monkeypatch, marts):
     """The client and team pages' answers, read in one UNION statement (client_reports.together: every column one
