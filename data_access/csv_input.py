@@ -231,8 +231,14 @@ class KeyIndex:
 
 
 def _arrow(values) -> pa.Array:
-    array = pa.array(values, type=pa.string(), from_pandas=True) if not isinstance(values, pa.ChunkedArray) else values
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    """`values` as one Arrow large_string array: the type pandas' own Arrow strings have, so that a column read by
+    the CSV reader is used as it is (a cast to Arrow's string type copied it: 0.26 s for 2.8 M ids)."""
+    array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, from_pandas=True)
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array
 
 
 def parse_columns(
