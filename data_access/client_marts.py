@@ -103,7 +103,7 @@ def build(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         "mart_client_firsts": pd.concat(parts, ignore_index=True),
         "mart_code_patients": pd.concat([
             patient_sets(code, p_month, *procedure_rows, p_patient),
-            patient_sets(code, -(p_month // 100), *procedure_rows, p_patient),  # year_set_month of each row
+            patient_sets(code, year_set_month(p_month // 100), *procedure_rows, p_patient),
             patient_sets(code, np.full(len(p), ALL_MONTHS), *procedure_rows, p_patient),
         ], ignore_index=True),
     }
@@ -116,7 +116,7 @@ PATIENT_SET_DTYPE = np.dtype("<i4")  # the stored form of a patient set: sorted 
 ALL_MONTHS = 0
 
 
-def year_set_month(year: int) -> int:
+def year_set_month(year: int | np.ndarray) -> int | np.ndarray:
     """The `month` of the patient sets over one calendar year: -year, so that a run of years is one range of
     months that holds nothing else (months are yyyymm > 0, ALL_MONTHS is 0). A year's window (12 months) then reads
     one set per code, payer and hospice flag instead of twelve: at 100x a fifth of the sets a question reads."""

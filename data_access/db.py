@@ -209,10 +209,15 @@ def shared_connection(engine: Engine) -> SharedConnection | None:
 @contextlib.contextmanager
 def connection_for(engine: Engine) -> Iterator:
     """The current read session's connection when it is on `engine`, otherwise one for the block: for reads that
-    take an engine (the data version, the login's session lookup) and run inside a request's session."""
+    take an engine (the data version, the login's session lookup) and run inside a request's session. A failed
+    statement on the shared connection ends its transaction (SharedConnection.failed)."""
     shared = shared_connection(engine)
     if shared is not None:
-        yield shared.get()
+        try:
+            yield shared.get()
+        except DBAPIError:
+            shared.failed()
+            raise
         return
     with engine.connect() as connection:
         yield connection

@@ -217,7 +217,10 @@ def transform_visits(typed: dict[str, pd.DataFrame], references: References) -> 
     })
 
     start = encounters["START"]
-    encounter_class, admission, encounter_payer, encounter_organization = _encounter_arrays(encounters, references)
+    encounter_class = encounters["ENCOUNTERCLASS"].to_numpy()
+    admission = encounters["CODE"].isin(HOSPICE_ADMISSION_CODES).to_numpy()
+    encounter_payer = references[("encounters", "PAYER")] + 1
+    encounter_organization = references[("encounters", "ORGANIZATION")] + 1
     out["encounters"] = pd.DataFrame({
         "encounter_sk": np.arange(1, len(encounters) + 1), "encounter_id": encounters["Id"], "start_at": start,
         "stop_at": encounters["STOP"], "service_date": start.dt.normalize(),
@@ -234,18 +237,14 @@ def transform_visits(typed: dict[str, pd.DataFrame], references: References) -> 
     return out
 
 
-def _encounter_arrays(encounters: pd.DataFrame, references: References) -> tuple[np.ndarray, ...]:
-    """Per encounter row: its class, whether it is a hospice admission, its payer's and organisation's keys."""
-    return (encounters["ENCOUNTERCLASS"].to_numpy(), encounters["CODE"].isin(HOSPICE_ADMISSION_CODES).to_numpy(),
-            references[("encounters", "PAYER")] + 1, references[("encounters", "ORGANIZATION")] + 1)
-
-
-def transform_procedures(typed: dict[str, pd.DataFrame], references: References) -> dict[str, pd.DataFrame]:
-    """The PROCEDURE_TABLES, once every file and the checks across files have passed."""
+def transform_procedures(typed: dict[str, pd.DataFrame], references: References, encounters: pd.DataFrame
+                         ) -> dict[str, pd.DataFrame]:
+    """The PROCEDURE_TABLES, once every file and the checks across files have passed; each procedure carries its
+    encounter's class, payer, organisation and hospice admission, read from the `encounters` table's frame."""
     procedures = typed["procedures"].reset_index(drop=True)
     mapping = typed["specialty_map"]
-    encounter_class, admission, encounter_payer, encounter_organization = _encounter_arrays(
-        typed["encounters"].reset_index(drop=True), references)
+    encounter_class, admission, encounter_payer, encounter_organization = (
+        encounters[name].to_numpy() for name in ("encounter_class", "is_hospice", "payer_sk", "organization_sk"))
 
     out: dict[str, pd.DataFrame] = {}
     specialty_of = mapping.set_index("code")["specialty"]
@@ -364,7 +363,7 @@ def _prepare(input_dir: Path, mapping_path: Path, progress: Progress, tables: _F
 
         typed, references = read_and_validate(input_dir, mapping_path, progress, checked)
         progress("transforming procedures")
-        tables.provide(transform_procedures(typed, references))
+        tables.provide(transform_procedures(typed, references, tables["encounters"]))
         base = {name: tables[name] for name in VISIT_TABLES + PROCEDURE_TABLES}
         progress("computing client marts")
         tables.provide(client_marts.build(base))

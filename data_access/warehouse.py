@@ -22,7 +22,6 @@ from data_access.db import (
     connection_for,
     raise_if_unavailable,
     read_session,
-    shared_connection,
     version_cache,
 )
 from data_access.schema import mart_results
@@ -67,9 +66,6 @@ class Warehouse:
             with connection_for(self.engine) as connection:
                 return connection.execute(query, params).all()
         except DBAPIError as error:
-            shared = shared_connection(self.engine)
-            if shared is not None:
-                shared.failed()
             raise_if_unavailable(error)
             raise
 
