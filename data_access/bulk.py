@@ -18,8 +18,8 @@ CHUNK_ROWS = 250_000
 COPY_READ_BYTES = 1 << 20
 
 
-def _as_text_columns(table: Table, frame: pd.DataFrame, booleans: tuple) -> pd.DataFrame:
-    """Render dates, timestamps and booleans the way the target driver stores them; None for missing values."""
+def _as_text_columns(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates, timestamps and booleans as SQLite stores them through SQLAlchemy; None for missing values."""
     out = {}
     for name, column in frame.items():
         if pd.api.types.is_datetime64_any_dtype(column):
@@ -27,7 +27,7 @@ def _as_text_columns(table: Table, frame: pd.DataFrame, booleans: tuple) -> pd.D
             fmt = "%Y-%m-%d %H:%M:%S.%f" if isinstance(table.c[name].type, DateTime) else "%Y-%m-%d"
             out[name] = _formatted(column, fmt)
         elif pd.api.types.is_bool_dtype(column):
-            out[name] = np.where(column.to_numpy(), booleans[0], booleans[1])
+            out[name] = np.where(column.to_numpy(), 1, 0)
         else:
             out[name] = column
     return pd.DataFrame(out, index=frame.index)
@@ -93,7 +93,7 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame, *, f
     cursor = driver.cursor()
     try:
         for start in range(0, len(frame), CHUNK_ROWS):
-            chunk = _as_text_columns(table, frame.iloc[start : start + CHUNK_ROWS], (1, 0))
+            chunk = _as_text_columns(table, frame.iloc[start : start + CHUNK_ROWS])
             # Column lists zipped into tuples: the cheapest way to feed sqlite3's executemany from pandas.
             columns_as_lists = [_python_values(chunk[name]) for name in columns]
             cursor.executemany(statement, zip(*columns_as_lists))

@@ -340,7 +340,6 @@ def load_input(
     try:
         counts, version_id = _write(engine, tables, lambda: _version_row(prepared.result(), digest, source),
                                     progress)
-        prepared.result()
     except BaseException:
         tables.abandon()  # the checks stop at their next table rather than finish for nothing
         raise
